@@ -779,10 +779,11 @@ fn quoted(text: &str, no: usize) -> Result<(String, usize), ParseError> {
 /// Types a plain scalar: integer, real, or string.
 fn plain_scalar(s: &str) -> Value {
     let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if !unsigned.is_empty() && unsigned.bytes().all(|c| c.is_ascii_digit()) {
-        if let Ok(i) = s.parse::<i64>() {
-            return Value::Int(i);
-        }
+    if !unsigned.is_empty()
+        && unsigned.bytes().all(|c| c.is_ascii_digit())
+        && let Ok(i) = s.parse::<i64>()
+    {
+        return Value::Int(i);
     }
     let special = match unsigned.to_ascii_lowercase().as_str() {
         ".inf" => Some(f64::INFINITY),
@@ -795,10 +796,11 @@ fn plain_scalar(s: &str) -> Value {
     let numeric_chars = unsigned
         .bytes()
         .all(|c| c.is_ascii_digit() || b".eE+-".contains(&c));
-    if numeric_chars && unsigned.bytes().any(|c| c.is_ascii_digit()) {
-        if let Ok(r) = s.parse::<f64>() {
-            return Value::Real(r);
-        }
+    if numeric_chars
+        && unsigned.bytes().any(|c| c.is_ascii_digit())
+        && let Ok(r) = s.parse::<f64>()
+    {
+        return Value::Real(r);
     }
     Value::Str(s.to_string())
 }
