@@ -7,6 +7,11 @@
 //! splatting code): `Y_1^{-1} = -c₁·y`, `Y_1^0 = c₁·z`, `Y_1^1 = -c₁·x` with `c₁ = √(3/4π)`.
 //! Every function is a homogeneous polynomial of degree `l` in the unit direction `(x, y, z)`.
 
+#![allow(
+    clippy::excessive_precision,
+    reason = "constants are quoted to f64 precision, as derived"
+)]
+
 /// Highest supported degree.
 pub const MAX_DEGREE: u32 = 3;
 

@@ -30,6 +30,12 @@
 //!    - SH rest: i8 per coefficient, `[channel][coefficient]` planes, value = q · scale of its
 //!      degree, scale = (largest |value| of that degree in the frame) / 127.
 //!
+//! Point order is preserved. Measured on a 100,000-point frame of smooth synthetic surface data
+//! (test `compressed_size_of_a_100k_point_frame`, zstd level 9): SH degree 3 takes 47.2 bytes per
+//! point in random order and 37.4 when points are sorted along a 1 cm voxel walk (58 quantised);
+//! degree 0 takes 11.4 and 7.8 (13 quantised). Writers should therefore emit points in spatial
+//! order when they can.
+//!
 //! Reading trusts no size from the file: counts are checked against [`MAX_FRAMES`] and
 //! [`MAX_POINTS_PER_FRAME`], offsets and lengths against the file length and each other, and a
 //! chunk's decompressed size against the size its point count implies before decompressing.
