@@ -1,0 +1,195 @@
+//! Host side of the GPU rasteriser: implements [`KnnBackend`] for every burn CubeCL backend.
+
+use burn::tensor::ops::{FloatTensor, IntTensor};
+use burn::tensor::{DType, Shape, TensorMetadata};
+use burn_cubecl::kernel::{cast, into_contiguous};
+use burn_cubecl::ops::numeric::{empty_device_contiguous_dtype, zeros_client};
+use burn_cubecl::tensor::CubeTensor;
+use burn_cubecl::{BoolElement, CubeBackend, CubeRuntime, FloatElement, IntElement};
+use cubecl::calculate_cube_count_elemwise;
+use cubecl::prelude::*;
+
+use super::kernel::{count_kernel, fill_kernel, raster_kernel};
+use super::{KnnBackend, KnnError, KnnOptions, MAX_TILE_ENTRIES, TILE_SIZE};
+
+/// Casts to f32 (the kernels' type) and makes the layout contiguous.
+fn prepare<R: CubeRuntime>(tensor: CubeTensor<R>) -> CubeTensor<R> {
+    let tensor = if tensor.dtype == DType::F32 {
+        tensor
+    } else {
+        cast(tensor, DType::F32)
+    };
+    into_contiguous(tensor)
+}
+
+/// Exclusive prefix sum of per-tile counts (with the total appended), checked against
+/// [`MAX_TILE_ENTRIES`].
+fn tile_offsets(counts: &[u32]) -> Result<Vec<u32>, KnnError> {
+    let total: u64 = counts.iter().map(|&c| c as u64).sum();
+    if total > MAX_TILE_ENTRIES {
+        return Err(KnnError::TooManyTileEntries { entries: total });
+    }
+    let mut offsets = Vec::with_capacity(counts.len() + 1);
+    let mut running = 0u32;
+    offsets.push(0);
+    for &c in counts {
+        running += c;
+        offsets.push(running);
+    }
+    Ok(offsets)
+}
+
+impl<R, F, I, BT> KnnBackend for CubeBackend<R, F, I, BT>
+where
+    R: CubeRuntime,
+    F: FloatElement,
+    I: IntElement,
+    BT: BoolElement,
+{
+    fn rasterize_knn_primitive(
+        centers: FloatTensor<Self>,
+        depths: FloatTensor<Self>,
+        radii: FloatTensor<Self>,
+        options: &KnnOptions,
+    ) -> Result<(IntTensor<Self>, FloatTensor<Self>), KnnError> {
+        let float_dtype = depths.dtype;
+        let centers = prepare(centers);
+        let depths = prepare(depths);
+        let radii = prepare(radii);
+        let client = depths.client.clone();
+        let device = depths.device.clone();
+
+        let num_points = depths.shape().num_elements();
+        let (tiles_x, tiles_y) = options.tiles();
+        let num_tiles = tiles_x * tiles_y;
+        let (width, height) = (options.width as u32, options.height as u32);
+
+        // Pass 1: count (tile, point) pairs per tile.
+        let counts = zeros_client(
+            client.clone(),
+            device.clone(),
+            Shape::new([num_tiles]),
+            DType::U32,
+        );
+        let point_dim = CubeDim::new(&client, num_points.max(1));
+        let point_count = calculate_cube_count_elemwise(&client, num_points.max(1), point_dim);
+        if num_points > 0 {
+            unsafe {
+                count_kernel::launch_unchecked::<R>(
+                    &client,
+                    point_count.clone(),
+                    point_dim,
+                    centers.clone().into_array_arg(),
+                    depths.clone().into_array_arg(),
+                    radii.clone().into_array_arg(),
+                    counts.clone().into_array_arg(),
+                    num_points as u32,
+                    width,
+                    height,
+                    tiles_x as u32,
+                    options.near,
+                );
+            }
+        }
+
+        // Pass 2: tile offsets on the host; the exact list size is known before allocation.
+        let count_bytes = client
+            .read_one(counts.handle.clone())
+            .map_err(|e| KnnError::Readback(format!("{e:?}")))?;
+        let offsets = tile_offsets(&u32::from_bytes(&count_bytes)[..num_tiles])?;
+        let total = offsets[num_tiles] as usize;
+        let offsets = client.create_from_slice(u32::as_bytes(&offsets));
+
+        // Pass 3: fill the per-tile point lists.
+        let list = client.empty(total.max(1) * size_of::<u32>());
+        if total > 0 {
+            let cursors = zeros_client(
+                client.clone(),
+                device.clone(),
+                Shape::new([num_tiles]),
+                DType::U32,
+            );
+            unsafe {
+                fill_kernel::launch_unchecked::<R>(
+                    &client,
+                    point_count,
+                    point_dim,
+                    centers.clone().into_array_arg(),
+                    depths.clone().into_array_arg(),
+                    radii.clone().into_array_arg(),
+                    ArrayArg::from_raw_parts(offsets.clone(), num_tiles + 1),
+                    cursors.into_array_arg(),
+                    ArrayArg::from_raw_parts(list.clone(), total.max(1)),
+                    num_points as u32,
+                    width,
+                    height,
+                    tiles_x as u32,
+                    options.near,
+                );
+            }
+        }
+
+        // Pass 4: per-pixel K-nearest selection, one cube per tile.
+        let out_shape = Shape::new([options.height, options.width, options.k]);
+        let ids = empty_device_contiguous_dtype(
+            client.clone(),
+            device.clone(),
+            out_shape.clone(),
+            DType::I32,
+        );
+        let out_depths =
+            empty_device_contiguous_dtype(client.clone(), device, out_shape, DType::F32);
+        unsafe {
+            raster_kernel::launch_unchecked::<R>(
+                &client,
+                CubeCount::Static(tiles_x as u32, tiles_y as u32, 1),
+                CubeDim::new_2d(TILE_SIZE, TILE_SIZE),
+                centers.into_array_arg(),
+                depths.into_array_arg(),
+                radii.into_array_arg(),
+                ArrayArg::from_raw_parts(offsets, num_tiles + 1),
+                ArrayArg::from_raw_parts(list, total.max(1)),
+                ids.clone().into_array_arg(),
+                out_depths.clone().into_array_arg(),
+                width,
+                height,
+                tiles_x as u32,
+                options.k,
+            );
+        }
+
+        let ids = if I::dtype() == DType::I32 {
+            ids
+        } else {
+            cast(ids, I::dtype())
+        };
+        let out_depths = if float_dtype == DType::F32 {
+            out_depths
+        } else {
+            cast(out_depths, float_dtype)
+        };
+        Ok((ids, out_depths))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_exclusive_prefix_sums_with_total() {
+        assert_eq!(tile_offsets(&[3, 0, 2]).unwrap(), vec![0, 3, 3, 5]);
+        assert_eq!(tile_offsets(&[]).unwrap(), vec![0]);
+    }
+
+    #[test]
+    fn offsets_reject_overflowing_totals() {
+        let err = tile_offsets(&[u32::MAX, u32::MAX]).unwrap_err();
+        assert_eq!(
+            err,
+            KnnError::TooManyTileEntries {
+                entries: 2 * u32::MAX as u64
+            }
+        );
+    }
+}
