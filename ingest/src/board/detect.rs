@@ -1,0 +1,283 @@
+//! Finding a board's corners in an image.
+//!
+//! Corner candidates, grid assembly and ChArUco marker decoding come from the maintained
+//! `calib-targets-chessboard` / `calib-targets-charuco` crates (ChESS corners, OpenCV-compatible
+//! dictionaries and layout). Their positions are then refined here to sub-pixel accuracy with
+//! the gradient-orthogonality condition (as OpenCV's `cornerSubPix`): at the true corner `q`,
+//! every image gradient `g` at a nearby point `p` is orthogonal to `p − q`.
+//!
+//! Pixel convention: pixel centres at integer coordinates, as [`yakumo_core::Camera`].
+//!
+//! ChArUco boards give corner ids directly, so partial boards count. A plain chessboard must be
+//! fully visible; its orientation comes from the colour of its first square (black), which is
+//! unambiguous because the board file requires one odd and one even corner count.
+
+use calib_targets_charuco::{CharucoBoardSpec, CharucoDetector, CharucoParams, MarkerLayout};
+use calib_targets_chessboard::{
+    ChessboardDetector, ChessboardParams, GrayImageView, default_chess_config,
+};
+use glam::DVec2;
+use image::GrayImage;
+
+use super::definition::{Board, BoardKind};
+
+/// A board detector for one board definition; cheap to share between threads.
+pub struct Detector {
+    board: Board,
+    inner: Inner,
+}
+
+enum Inner {
+    Charuco(Box<CharucoDetector>),
+    Chessboard(ChessboardDetector),
+}
+
+/// The detector could not be set up for a board.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build a detector for board {board}: {reason}")]
+pub struct DetectorError {
+    board: String,
+    reason: String,
+}
+
+impl Detector {
+    /// A detector for `board`.
+    pub fn new(board: &Board) -> Result<Detector, DetectorError> {
+        let fail = |reason: String| DetectorError {
+            board: board.name.clone(),
+            reason,
+        };
+        let inner = match &board.kind {
+            BoardKind::Charuco {
+                squares_x,
+                squares_y,
+                square,
+                marker,
+                dictionary,
+            } => {
+                let dict = calib_targets_charuco::resolve_dictionary(dictionary)
+                    .ok_or_else(|| fail(format!("unknown dictionary {dictionary}")))?;
+                let spec = CharucoBoardSpec::new(
+                    *squares_y,
+                    *squares_x,
+                    *square as f32,
+                    (*marker / *square) as f32,
+                    dict,
+                )
+                .with_marker_layout(MarkerLayout::OpenCvCharuco);
+                let det = CharucoDetector::new(CharucoParams::for_board(spec))
+                    .map_err(|e| fail(e.to_string()))?;
+                Inner::Charuco(Box::new(det))
+            }
+            BoardKind::Chessboard { .. } => {
+                let mut params = ChessboardParams::default();
+                params.max_components = 1;
+                Inner::Chessboard(ChessboardDetector::new(params).map_err(|e| fail(e.to_string()))?)
+            }
+        };
+        Ok(Detector {
+            board: board.clone(),
+            inner,
+        })
+    }
+
+    /// The board's corners in `image`: `(corner id, pixel)` sorted by id; empty when the board is
+    /// not found (for a chessboard: not found entirely).
+    pub fn detect(&self, image: &GrayImage) -> Vec<(u32, DVec2)> {
+        let view = GrayImageView {
+            width: image.width() as usize,
+            height: image.height() as usize,
+            data: image.as_raw(),
+        };
+        let mut corners = match &self.inner {
+            Inner::Charuco(det) => match det.detect(&view) {
+                Ok(found) => found
+                    .corners
+                    .iter()
+                    .filter(|c| (c.id as usize) < self.board.corner_count())
+                    .map(|c| (c.id, DVec2::new(c.position.x as f64, c.position.y as f64)))
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
+            Inner::Chessboard(det) => {
+                let cloud =
+                    calib_targets_chessboard::detect_corners(&view, &default_chess_config());
+                match det.detect(&cloud) {
+                    Some(found) => {
+                        let labelled: Vec<((i32, i32), DVec2)> = found
+                            .corners
+                            .iter()
+                            .map(|c| {
+                                (
+                                    (c.grid.u, c.grid.v),
+                                    DVec2::new(c.position.x as f64, c.position.y as f64),
+                                )
+                            })
+                            .collect();
+                        label_chessboard(&self.board, image, &labelled)
+                    }
+                    None => Vec::new(),
+                }
+            }
+        };
+        corners.sort_by_key(|c| c.0);
+        corners.dedup_by_key(|c| c.0);
+        let spacing = self.corner_spacing(&corners);
+        for c in &mut corners {
+            c.1 = refine_corner(image, c.1, spacing);
+        }
+        corners.retain(|c| c.1.is_finite());
+        corners
+    }
+
+    /// Median image distance between corners that are grid neighbours (pixels).
+    fn corner_spacing(&self, corners: &[(u32, DVec2)]) -> f64 {
+        let (cols, _) = self.board.inner_corners();
+        let by_id: std::collections::HashMap<u32, DVec2> = corners.iter().copied().collect();
+        let mut d: Vec<f64> = corners
+            .iter()
+            .filter_map(|(id, p)| {
+                let right = (id % cols + 1 < cols)
+                    .then(|| by_id.get(&(id + 1)))
+                    .flatten();
+                right
+                    .or_else(|| by_id.get(&(id + cols)))
+                    .map(|q| (*q - *p).length())
+            })
+            .collect();
+        if d.is_empty() {
+            return 10.0;
+        }
+        let mid = d.len() / 2;
+        *d.select_nth_unstable_by(mid, f64::total_cmp).1
+    }
+}
+
+/// Maps the detector's grid labels of a complete chessboard to board corner ids.
+fn label_chessboard(
+    board: &Board,
+    image: &GrayImage,
+    labelled: &[((i32, i32), DVec2)],
+) -> Vec<(u32, DVec2)> {
+    let (cols, rows) = board.inner_corners();
+    if labelled.len() != (cols * rows) as usize {
+        return Vec::new();
+    }
+    let umin = labelled.iter().map(|l| l.0.0).min().unwrap_or(0);
+    let vmin = labelled.iter().map(|l| l.0.1).min().unwrap_or(0);
+    let umax = labelled.iter().map(|l| l.0.0).max().unwrap_or(0) - umin;
+    let vmax = labelled.iter().map(|l| l.0.1).max().unwrap_or(0) - vmin;
+    let mut fallback = None;
+    // The eight symmetries of the grid: optional transpose, then optional flips.
+    for transpose in [false, true] {
+        let (w, h) = if transpose {
+            (vmax, umax)
+        } else {
+            (umax, vmax)
+        };
+        if (w + 1) as u32 != cols || (h + 1) as u32 != rows {
+            continue;
+        }
+        for (flip_x, flip_y) in [(false, false), (true, false), (false, true), (true, true)] {
+            let mapped: Vec<(u32, DVec2)> = labelled
+                .iter()
+                .map(|((u, v), p)| {
+                    let (mut i, mut j) = if transpose {
+                        (v - vmin, u - umin)
+                    } else {
+                        (u - umin, v - vmin)
+                    };
+                    if flip_x {
+                        i = w - i;
+                    }
+                    if flip_y {
+                        j = h - j;
+                    }
+                    ((j as u32) * cols + i as u32, *p)
+                })
+                .collect();
+            let at = |id: u32| {
+                mapped
+                    .iter()
+                    .find(|m| m.0 == id)
+                    .map(|m| m.1)
+                    .unwrap_or(DVec2::ZERO)
+            };
+            // Square between corners 0, 1, cols, cols+1 is black; the next one to the right white.
+            let black = (at(0) + at(1) + at(cols) + at(cols + 1)) / 4.0;
+            let white = (at(1) + at(2) + at(cols + 1) + at(cols + 2)) / 4.0;
+            if sample(image, black) >= sample(image, white) {
+                continue;
+            }
+            let positive = (at(1) - at(0)).perp_dot(at(cols) - at(0)) > 0.0;
+            if positive {
+                return mapped;
+            }
+            fallback.get_or_insert(mapped);
+        }
+    }
+    // Only a mirrored labelling matches the colours: the image is mirrored. Keep it so that the
+    // calibration can say so.
+    fallback.unwrap_or_default()
+}
+
+/// Bilinear sample (pixel centres at integers), clamped at the border.
+fn sample(image: &GrayImage, p: DVec2) -> f64 {
+    let (w, h) = (image.width() as i64, image.height() as i64);
+    let (x0, y0) = (p.x.floor(), p.y.floor());
+    let (fx, fy) = (p.x - x0, p.y - y0);
+    let px = |x: i64, y: i64| {
+        image.get_pixel(x.clamp(0, w - 1) as u32, y.clamp(0, h - 1) as u32)[0] as f64
+    };
+    let (x0, y0) = (x0 as i64, y0 as i64);
+    let top = px(x0, y0) * (1.0 - fx) + px(x0 + 1, y0) * fx;
+    let bottom = px(x0, y0 + 1) * (1.0 - fx) + px(x0 + 1, y0 + 1) * fx;
+    top * (1.0 - fy) + bottom * fy
+}
+
+/// Sub-pixel corner refinement by gradient orthogonality in a Gaussian-weighted window whose
+/// radius follows the corner spacing (a quarter of it, 2 to 8 px). Returns the input when the
+/// window is degenerate or the estimate runs away.
+pub fn refine_corner(image: &GrayImage, start: DVec2, spacing_px: f64) -> DVec2 {
+    let radius = (spacing_px * 0.25).clamp(2.0, 8.0);
+    let r = radius.ceil() as i32;
+    let sigma2 = (radius * 0.6).powi(2);
+    let mut q = start;
+    for _ in 0..20 {
+        let (mut a, mut b, mut c, mut bx, mut by) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for dy in -r..=r {
+            for dx in -r..=r {
+                let d = DVec2::new(dx as f64, dy as f64);
+                if d.length_squared() > radius * radius {
+                    continue;
+                }
+                let p = q + d;
+                let g = DVec2::new(
+                    (sample(image, p + DVec2::X) - sample(image, p - DVec2::X)) / 2.0,
+                    (sample(image, p + DVec2::Y) - sample(image, p - DVec2::Y)) / 2.0,
+                );
+                let w = (-d.length_squared() / (2.0 * sigma2)).exp();
+                let (gxx, gxy, gyy) = (g.x * g.x * w, g.x * g.y * w, g.y * g.y * w);
+                a += gxx;
+                b += gxy;
+                c += gyy;
+                bx += gxx * p.x + gxy * p.y;
+                by += gxy * p.x + gyy * p.y;
+            }
+        }
+        let det = a * c - b * b;
+        if det.abs() < 1e-9 * (a * c).max(1e-30) || !det.is_finite() {
+            return start;
+        }
+        let next = DVec2::new((c * bx - b * by) / det, (a * by - b * bx) / det);
+        let step = (next - q).length();
+        q = next;
+        if (q - start).length() > radius {
+            return start;
+        }
+        if step < 1e-3 {
+            break;
+        }
+    }
+    q
+}
