@@ -1,0 +1,99 @@
+//! Carving one frame: visual hull → cavity filling → boundary faces → outlier removal → points.
+
+use glam::DVec3;
+
+use super::classify::{Rule, View};
+use super::error::CarveError;
+use super::hull::{Aabb, LevelStats, carve_hull};
+use super::surface::{OutlierFilter, drop_outlier_faces, sample_faces};
+
+/// Fewest cameras a visual hull is carved from.
+pub const MIN_CAMERAS: usize = 3;
+
+/// Settings for carving one frame.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CarveSettings {
+    /// Finest voxel edge in metres.
+    pub voxel: f64,
+    /// Points sampled on the surface.
+    pub points: usize,
+    /// The inside test.
+    pub rule: Rule,
+    /// Where to carve; `None` derives a search box from the camera centres.
+    pub bounds: Option<Aabb>,
+    /// Outlier removal on the surface.
+    pub outliers: OutlierFilter,
+    /// Seed of the surface sampling.
+    pub seed: u64,
+}
+
+impl CarveSettings {
+    /// Defaults for a rig of `cameras` cameras: 2 mm voxels, 200k points, [`Rule::for_camera_count`].
+    pub fn for_camera_count(cameras: usize) -> CarveSettings {
+        CarveSettings {
+            voxel: 0.002,
+            points: 200_000,
+            rule: Rule::for_camera_count(cameras),
+            bounds: None,
+            outliers: OutlierFilter::default(),
+            seed: 0,
+        }
+    }
+}
+
+/// The carved surface of one frame and what it took.
+#[derive(Clone, Debug)]
+pub struct CarvedFrame {
+    /// Points on the hull surface (metres, world coordinates).
+    pub points: Vec<DVec3>,
+    /// Voxels inside the hull (after filling cavities).
+    pub inside_voxels: usize,
+    /// Enclosed cavities filled (voxels), a measure of mask holes.
+    pub cavities_filled: usize,
+    /// Boundary faces of the hull.
+    pub faces: usize,
+    /// Boundary faces dropped as outliers.
+    pub outlier_faces: usize,
+    /// Work per refinement level.
+    pub levels: Vec<LevelStats>,
+    /// Bounding box of the inside voxels.
+    pub bounds: Aabb,
+}
+
+/// Carves one frame from its views.
+pub fn carve_frame(
+    views: &[View],
+    settings: &CarveSettings,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<CarvedFrame, CarveError> {
+    if views.len() < MIN_CAMERAS {
+        return Err(CarveError::TooFewCameras {
+            found: views.len(),
+            needed: MIN_CAMERAS,
+        });
+    }
+    let cameras: Vec<_> = views.iter().map(|v| v.camera.clone()).collect();
+    let bounds = settings
+        .bounds
+        .unwrap_or_else(|| Aabb::around_cameras(&cameras));
+    let mut hull = carve_hull(views, &bounds, settings.voxel, &settings.rule, progress)?;
+    let cavities_filled = hull.volume.fill_cavities();
+    let faces = hull.volume.boundary_faces();
+    let kept = drop_outlier_faces(&hull.volume, &faces, &settings.outliers);
+    let points = sample_faces(&hull.volume, &kept, settings.points, settings.seed);
+    let vol = &hull.volume;
+    let dims = vol.dims().map(|d| d as f64);
+    let inner = Aabb {
+        min: vol.origin() + vol.voxel(),
+        max: vol.origin() + (DVec3::from_array(dims) - 1.0) * vol.voxel(),
+    };
+    Ok(CarvedFrame {
+        points,
+        inside_voxels: vol.count(),
+        cavities_filled,
+        faces: faces.len(),
+        outlier_faces: faces.len() - kept.len(),
+        levels: hull.levels,
+        bounds: inner,
+    })
+}

@@ -1,0 +1,27 @@
+//! Space carving: the initial point cloud of every frame from the silhouettes.
+//!
+//! Per frame, a visual hull is carved coarse to fine ([`hull`]): cells are tested against
+//! every camera's mask with a conservative footprint test ([`classify`]), undecided cells are
+//! split until the requested voxel size, where the voxel centre decides. A voxel is inside when
+//! enough cameras see it and at most a tolerated number of them see background there, so a few
+//! wrong mask pixels never punch holes. Enclosed cavities are filled, the boundary faces between
+//! inside and outside voxels are cleaned of statistical outliers and a fixed number of points is
+//! sampled on them ([`surface`]). [`dataset`] loads frames of an EasyVolcap dataset and
+//! [`command`] is the `yakumo-train carve` subcommand.
+
+pub mod classify;
+pub mod command;
+pub mod dataset;
+pub mod error;
+pub mod frame;
+pub mod hull;
+pub mod knn;
+pub mod mask;
+pub mod surface;
+pub mod volume;
+
+pub use classify::{CellClass, Rule, View, classify_cell, point_inside};
+pub use error::CarveError;
+pub use frame::{CarveSettings, CarvedFrame, MIN_CAMERAS, carve_frame};
+pub use hull::{Aabb, Hull, LevelStats, carve_hull};
+pub use mask::{Coverage, Mask};
