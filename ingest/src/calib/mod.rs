@@ -1,0 +1,24 @@
+//! Multi-camera calibration from board views.
+//!
+//! Pipeline: corners per image ([`crate::board::detect`]) → per camera Zhang's closed form and
+//! Levenberg–Marquardt over the intrinsics ([`intrinsics`]) → camera graph and initial poses along
+//! a maximum spanning tree ([`graph`]) → one sparse bundle adjustment over all camera and board
+//! poses ([`bundle`]) → world frame and outputs ([`export`], [`report`]). [`command`] runs it on
+//! videos or image folders.
+
+pub mod bundle;
+mod error;
+pub mod graph;
+pub mod intrinsics;
+pub mod pose;
+pub mod projection;
+pub mod report;
+pub mod rig;
+mod views;
+pub mod zhang;
+
+pub use error::CalibError;
+pub use projection::Intrinsics;
+pub use report::CalibrationReport;
+pub use rig::{RigCalibration, RigOptions, WorldFrame, calibrate_rig};
+pub use views::{CameraViews, View};

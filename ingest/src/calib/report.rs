@@ -1,0 +1,83 @@
+//! The calibration report: what was used, how well it fits and what was thrown away.
+
+use serde::Serialize;
+
+/// Per-camera figures.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CameraReport {
+    /// Camera name.
+    pub name: String,
+    /// Images in which the board was detected.
+    pub views_detected: usize,
+    /// Images used by the final solve.
+    pub views_used: usize,
+    /// Reprojection RMS of this camera's corners after the final solve, pixels.
+    pub rms_px: f64,
+    /// Corners rejected as outliers.
+    pub rejected_corners: usize,
+    /// Frames rejected as a whole (detections inconsistent with the rest).
+    pub rejected_frames: Vec<usize>,
+}
+
+/// Per board pose (frame) figures.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BoardPoseReport {
+    /// Frame index.
+    pub frame: usize,
+    /// Cameras that saw the board in this frame.
+    pub cameras: usize,
+    /// Corners observed in this frame over all cameras.
+    pub corners: usize,
+    /// Reprojection RMS over them, pixels.
+    pub rms_px: f64,
+}
+
+/// The whole report, written as `calibration_report.json` and summarised on the terminal.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CalibrationReport {
+    /// Board name.
+    pub board: String,
+    /// Whether only intrinsics were calibrated.
+    pub intrinsics_only: bool,
+    /// Camera whose frame anchors the rig before the world frame is chosen.
+    pub reference_camera: String,
+    /// Reprojection RMS over all used corners, pixels.
+    pub rms_px: f64,
+    /// Corners used by the final solve.
+    pub corners_used: usize,
+    /// Corners rejected as outliers in total (intrinsic and rig stages).
+    pub outliers_rejected: usize,
+    /// Bundle adjustment iterations.
+    pub iterations: usize,
+    /// Per camera.
+    pub cameras: Vec<CameraReport>,
+    /// Per board pose.
+    pub board_poses: Vec<BoardPoseReport>,
+}
+
+impl CalibrationReport {
+    /// A short human-readable summary.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "board {}: {} cameras, {} board poses, {} corners, RMS {:.3} px, {} outliers rejected\n",
+            self.board,
+            self.cameras.len(),
+            self.board_poses.len(),
+            self.corners_used,
+            self.rms_px,
+            self.outliers_rejected
+        );
+        for c in &self.cameras {
+            s += &format!(
+                "  {:>8}: {:4} views detected, {:4} used, RMS {:.3} px, {} corners and {} frames rejected\n",
+                c.name,
+                c.views_detected,
+                c.views_used,
+                c.rms_px,
+                c.rejected_corners,
+                c.rejected_frames.len()
+            );
+        }
+        s
+    }
+}
