@@ -1,0 +1,3 @@
+//! Argument definitions and glue for each subcommand.
+
+pub mod synth;

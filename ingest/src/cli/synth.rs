@@ -1,0 +1,103 @@
+//! `yakumo-ingest synth`: options and glue to [`yakumo_ingest::synth::run`].
+
+use anyhow::{Context, bail};
+use clap::Args;
+use std::path::PathBuf;
+use yakumo_ingest::synth::{BoardChoice, SynthOptions};
+
+/// Options of `yakumo-ingest synth`.
+#[derive(Args, Debug)]
+pub struct SynthArgs {
+    /// Output directory; videos/, calib/, plates/ and truth/ are created inside it.
+    #[arg(long)]
+    out: PathBuf,
+    /// Number of cameras on the ring around the subject.
+    #[arg(long, default_value_t = 8)]
+    cameras: usize,
+    /// Number of ground-truth frames (the videos run a little longer so every camera covers them).
+    #[arg(long, default_value_t = 60)]
+    frames: usize,
+    /// Image size WIDTHxHEIGHT in pixels (even numbers, as H.264 needs).
+    #[arg(long, default_value = "640x480", value_parser = parse_size)]
+    size: (u32, u32),
+    /// Frame rate of the videos and the dataset, frames per second.
+    #[arg(long, default_value_t = 30.0)]
+    fps: f64,
+    /// Seed of every random choice (dance, textures, camera placement, lenses, noise, points);
+    /// the same seed gives the same images, masks and points.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// How much later each camera starts recording, in milliseconds, one value per camera
+    /// separated by commas (e.g. 0,12.5,-8); all zero when omitted.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    offsets_ms: Option<Vec<f64>>,
+    /// Give every camera a plausible lens distortion (written to intri.yml); none otherwise.
+    #[arg(long)]
+    distortion: bool,
+    /// Calibration board shown in calib/*.mp4.
+    #[arg(long, value_enum, default_value_t = BoardChoice::Charuco)]
+    board: BoardChoice,
+    /// Number of frames in each calibration video.
+    #[arg(long, default_value_t = 60)]
+    calib_frames: usize,
+    /// Ground-truth surface points sampled per frame (truth/points and truth/clip.yk4d).
+    #[arg(long, default_value_t = 200_000)]
+    points: usize,
+    /// Print a JSON summary (paths, counts, seconds) on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("`{s}` is not WIDTHxHEIGHT, e.g. 640x480"))?;
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("`{v}` in `{s}` is not a whole number"))
+    };
+    Ok((parse(w)?, parse(h)?))
+}
+
+/// Runs the synth subcommand.
+pub fn run(args: SynthArgs) -> anyhow::Result<()> {
+    if args.out.is_file() {
+        bail!("--out {} is a file, not a directory", args.out.display());
+    }
+    let opts = SynthOptions {
+        out: args.out.clone(),
+        cameras: args.cameras,
+        frames: args.frames,
+        width: args.size.0,
+        height: args.size.1,
+        fps: args.fps,
+        seed: args.seed,
+        offsets_ms: args.offsets_ms,
+        distortion: args.distortion,
+        board: args.board,
+        calib_frames: args.calib_frames,
+        points: args.points,
+        progress: true,
+    };
+    let summary = yakumo_ingest::synth::run(&opts)
+        .with_context(|| format!("synthetic capture into {} failed", args.out.display()))?;
+    tracing::info!(seconds = summary.seconds.total, out = %summary.out.display(), "synthetic capture done");
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_and_bad_ones_are_explained() {
+        assert_eq!(parse_size("640x480"), Ok((640, 480)));
+        assert_eq!(parse_size("96X72"), Ok((96, 72)));
+        assert!(parse_size("640").unwrap_err().contains("WIDTHxHEIGHT"));
+        assert!(parse_size("axb").unwrap_err().contains("whole number"));
+    }
+}

@@ -1,0 +1,38 @@
+//! `yakumo-ingest`: the command line of the ingest crate. Each subcommand lives in its own
+//! module; this file only parses arguments and dispatches.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+
+/// Turn multi-camera footage into a Yakumo dataset, or make a synthetic capture to test with.
+#[derive(Parser)]
+#[command(name = "yakumo-ingest", version, about)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render a synthetic multi-camera capture (videos, calibration videos, clean plates) with
+    /// its ground truth (calibration, images, masks, surface points, clip).
+    Synth(cli::synth::SynthArgs),
+    /// Calibrate a camera rig from board videos or image folders (one per camera): writes
+    /// intri.yml, extri.yml, calibration.json and colmap/.
+    Calibrate(yakumo_ingest::calib::command::CalibrateArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,wgpu=warn,naga=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Args::parse().command {
+        Command::Synth(args) => cli::synth::run(args),
+        Command::Calibrate(args) => yakumo_ingest::calib::command::run(args),
+    }
+}
