@@ -142,7 +142,9 @@ pub struct KnnBuffer<B: Backend> {
 
 /// Backends that can rasterise a K-buffer. Implemented on the GPU for every burn CubeCL backend
 /// (`CubeBackend<R, ..>`: CUDA, wgpu), on the CPU for `NdArray`, and for `Autodiff<B>` by delegating
-/// to `B` (the layer choice is not differentiated).
+/// to `B` (the layer choice is not differentiated). burn's fused backends (`Fusion<..>`, what
+/// `burn::backend::Wgpu`/`Cuda` become with burn's `fusion` feature) are not covered: use
+/// [`crate::WgpuBackend`] / `crate::CudaBackend`.
 pub trait KnnBackend: Backend {
     /// Primitive form of [`rasterize_knn`]: inputs `[N, 2]`, `[N]`, `[N]` (shapes already checked);
     /// returns ids `[H, W, K]` and depths `[H, W, K]`.
