@@ -163,8 +163,11 @@ pub fn view_projection(cam: &Camera) -> DMat4 {
 impl Renderer {
     /// Opens the best available GPU (a real one, else a software Vulkan such as Mesa lavapipe).
     pub fn new() -> Result<Renderer, SynthError> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        // Vulkan, Metal or DX12 (WGPU_BACKEND overrides); GL needs a display, which this
+        // offscreen renderer never has.
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        descriptor.backends = wgpu::Backends::PRIMARY.with_env();
+        let instance = wgpu::Instance::new(descriptor);
         let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
             power_preference: wgpu::PowerPreference::HighPerformance,
             force_fallback_adapter: false,
