@@ -6,6 +6,7 @@
 //! - [`dataset`]: the EasyVolcap dataset layout on disk.
 //! - [`ply`]: binary PLY point files.
 //! - [`sh`]: real spherical harmonics shared by the trainer and the player.
+//! - [`render_ref`]: CPU reference of the point rendering rule (depth peeling + compositing).
 //! - [`clip`]: the `.yk4d` baked clip format.
 //! - [`fsutil`]: atomic file writes.
 
@@ -17,6 +18,7 @@ pub mod fsutil;
 pub mod manifest;
 pub mod opencv_yaml;
 pub mod ply;
+pub mod render_ref;
 pub mod sh;
 
 pub use camera::{Camera, Distortion};

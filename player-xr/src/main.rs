@@ -1,0 +1,323 @@
+//! `yakumo-player`: inspect, render, benchmark and play `.yk4d` clips.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use glam::DVec3;
+use yakumo_core::Camera;
+use yakumo_core::clip::ClipReader;
+use yakumo_core::fsutil::write_atomic;
+use yakumo_player::bench::{self, BenchConfig};
+use yakumo_player::cameras::{camera_from_spec, orbit, parse_range, parse_size, resized};
+use yakumo_player::clipinfo::ClipSummary;
+use yakumo_player::offscreen::{OFFSCREEN_FORMAT, OffscreenTarget};
+use yakumo_player::render::MAX_K;
+use yakumo_player::{Gpu, GpuFrame, RenderParams, RenderPath, ViewTarget, desktop, new_renderer};
+
+#[derive(Parser)]
+#[command(
+    name = "yakumo-player",
+    version,
+    about = "Play, render and benchmark Yakumo .yk4d volumetric clips"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a clip's frame count, frame rate, points and bytes per frame and bounds.
+    Info {
+        /// The clip.
+        clip: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render frames to PNG files OUT/<camera>/<frame:06>.png.
+    Render {
+        /// The clip.
+        clip: PathBuf,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        view: ViewArgs,
+        /// Frames to render: A..B (B exclusive), A.. or A (default: all).
+        #[arg(long)]
+        frames: Option<String>,
+        /// Background colour r,g,b in 0..1 (default: transparent black).
+        #[arg(long)]
+        background: Option<String>,
+    },
+    /// Measure frame times.
+    Bench {
+        /// The clip.
+        clip: PathBuf,
+        #[command(flatten)]
+        view: ViewArgs,
+        /// 1 (mono) or 2 (stereo eyes 64 mm apart).
+        #[arg(long, default_value_t = 1)]
+        views: usize,
+        /// Measured frames (after 10 warm-up frames).
+        #[arg(long, default_value_t = 300)]
+        frames: usize,
+        /// Most clip frames held in memory; the benchmark cycles through them.
+        #[arg(long, default_value_t = 60)]
+        resident: usize,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Play a clip in a desktop window (orbit with the mouse, egui controls).
+    Play {
+        /// The clip.
+        clip: PathBuf,
+        /// Desktop mirror window (the only mode until the OpenXR session lands).
+        #[arg(long)]
+        desktop: bool,
+        #[command(flatten)]
+        view: ViewArgs,
+    },
+}
+
+#[derive(clap::Args)]
+struct ViewArgs {
+    /// Start from a dataset camera: CALIBDIR:NAME (CALIBDIR holds intri.yml and extri.yml).
+    #[arg(long)]
+    camera: Option<String>,
+    /// Render N cameras orbiting the clip's bounds instead.
+    #[arg(long, conflicts_with = "camera")]
+    orbit: Option<usize>,
+    /// Image size WxH (default: the dataset camera's size, or 960x540).
+    #[arg(long)]
+    size: Option<String>,
+    /// World up axis for orbits, x,y,z.
+    #[arg(long, default_value = "0,0,1")]
+    up: String,
+    /// Layers per pixel (15 matches training; 11-12 is usually enough for playback).
+    #[arg(long, default_value_t = 15)]
+    k: u32,
+    /// Renderer: raster (depth peeling) or compute (tile binning).
+    #[arg(long, default_value = "raster")]
+    path: RenderPath,
+}
+
+impl ViewArgs {
+    fn params(&self, background: [f32; 4]) -> Result<RenderParams> {
+        if self.k == 0 || self.k > MAX_K {
+            bail!("--k must be in 1..={MAX_K}, not {}", self.k);
+        }
+        Ok(RenderParams {
+            k: self.k,
+            background,
+        })
+    }
+
+    /// The cameras to render, sized.
+    fn cameras(&self, bounds: ([f32; 3], [f32; 3]), default_orbit: usize) -> Result<Vec<Camera>> {
+        let size = self.size.as_deref().map(parse_size).transpose()?;
+        if let Some(spec) = &self.camera {
+            let cam = camera_from_spec(spec)?;
+            return Ok(vec![match size {
+                Some(s) => resized(&cam, s),
+                None => cam,
+            }]);
+        }
+        let up = parse_vec3(&self.up).context("--up")?;
+        let n = self.orbit.unwrap_or(default_orbit);
+        if n == 0 {
+            bail!("--orbit needs at least one camera");
+        }
+        Ok(orbit(n, bounds.0, bounds.1, size.unwrap_or((960, 540)), up))
+    }
+}
+
+fn parse_floats(s: &str, n: usize) -> Result<Vec<f64>> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|t| t.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{s:?} is not {n} comma-separated numbers"))?;
+    if v.len() != n {
+        bail!("{s:?} is not {n} comma-separated numbers");
+    }
+    Ok(v)
+}
+
+fn parse_vec3(s: &str) -> Result<DVec3> {
+    let v = parse_floats(s, 3)?;
+    let d = DVec3::new(v[0], v[1], v[2]);
+    if d.length() == 0.0 {
+        bail!("{s:?} is the zero vector");
+    }
+    Ok(d)
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Info { clip, json } => info(&clip, json),
+        Command::Render {
+            clip,
+            out,
+            view,
+            frames,
+            background,
+        } => render(&clip, &out, &view, frames.as_deref(), background.as_deref()),
+        Command::Bench {
+            clip,
+            view,
+            views,
+            frames,
+            resident,
+            json,
+        } => {
+            let reader = ClipReader::open(&clip)?;
+            let info = reader.info();
+            let camera = view
+                .cameras((info.bounds_min, info.bounds_max), 1)?
+                .remove(0);
+            let cfg = BenchConfig {
+                camera,
+                views,
+                params: view.params([0.0; 4])?,
+                path: view.path,
+                frames,
+                max_resident: resident,
+            };
+            let gpu = Gpu::headless()?;
+            let report = bench::run(&gpu, &clip, &cfg)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "{} | {} {}x{} views={} K={} frames={} mean points={:.0}",
+                    report.adapter,
+                    report.path,
+                    report.width,
+                    report.height,
+                    report.views,
+                    report.k,
+                    report.frames,
+                    report.mean_points
+                );
+                for (name, s) in [
+                    (format!("render ({})", report.timing), &report.render),
+                    ("upload".into(), &report.upload),
+                    ("frame (cpu)".into(), &report.frame),
+                ] {
+                    println!(
+                        "{name:>26}: median {:.3} ms  p95 {:.3} ms  max {:.3} ms  mean {:.3} ms",
+                        s.median_ms, s.p95_ms, s.max_ms, s.mean_ms
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Play {
+            clip,
+            desktop: _,
+            view,
+        } => {
+            let start = match &view.camera {
+                Some(_) => Some(view.cameras(([0.0; 3], [0.0; 3]), 1)?.remove(0)),
+                None => None,
+            };
+            let up = parse_vec3(&view.up).context("--up")?;
+            desktop::run(desktop::PlayOptions {
+                clip,
+                start_camera: start,
+                up,
+                k: view.params([0.0; 4])?.k,
+                path: view.path,
+            })
+        }
+    }
+}
+
+fn info(clip: &Path, json: bool) -> Result<()> {
+    let reader = ClipReader::open(clip)?;
+    let summary = ClipSummary::of(&reader);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print!("{summary}");
+    }
+    Ok(())
+}
+
+fn render(
+    clip: &Path,
+    out: &Path,
+    view: &ViewArgs,
+    frames: Option<&str>,
+    background: Option<&str>,
+) -> Result<()> {
+    let mut reader = ClipReader::open(clip)?;
+    let info = reader.info().clone();
+    let range = match frames {
+        Some(s) => parse_range(s, reader.frame_count())?,
+        None => 0..reader.frame_count(),
+    };
+    let background = match background {
+        Some(s) => {
+            let v = parse_floats(s, 3).context("--background")?;
+            [v[0] as f32, v[1] as f32, v[2] as f32, 1.0]
+        }
+        None => [0.0; 4],
+    };
+    let params = view.params(background)?;
+    let cams = view.cameras((info.bounds_min, info.bounds_max), 1)?;
+    let gpu = Gpu::headless()?;
+    let mut renderer = new_renderer(&gpu, view.path);
+    let targets: Vec<OffscreenTarget> = cams
+        .iter()
+        .map(|c| OffscreenTarget::new(&gpu, (c.width, c.height)))
+        .collect();
+    let views: Vec<ViewTarget<'_>> = cams
+        .iter()
+        .zip(&targets)
+        .map(|(c, t)| ViewTarget {
+            camera: c,
+            target: &t.view,
+            format: OFFSCREEN_FORMAT,
+            size: t.size(),
+        })
+        .collect();
+    let mut gpu_frame: Option<GpuFrame> = None;
+    for i in range.clone() {
+        let frame = reader.read_frame(i)?;
+        match &mut gpu_frame {
+            Some(g) => g.upload(&gpu.device, &gpu.queue, &frame)?,
+            None => gpu_frame = Some(GpuFrame::new(&gpu.device, &gpu.queue, &frame)?),
+        }
+        let g = gpu_frame.as_ref().expect("set above");
+        renderer.render(&gpu, g, &views, &params, None)?;
+        for (cam, target) in cams.iter().zip(&targets) {
+            let img = target.read(&gpu)?;
+            let mut png = Vec::new();
+            img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)?;
+            let dir = out.join(&cam.name);
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let path = dir.join(format!("{i:06}.png"));
+            write_atomic(&path, &png).with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    eprintln!(
+        "rendered frames {}..{} from {} camera(s) into {} ({}, {})",
+        range.start,
+        range.end,
+        cams.len(),
+        out.display(),
+        view.path,
+        gpu.describe()
+    );
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! Offscreen rendering into a texture and readback as an RGBA8 image.
+
+use image::RgbaImage;
+
+use crate::gpu::{Gpu, GpuError};
+
+/// An `Rgba8Unorm` texture usable by both render paths, plus a readback buffer.
+#[derive(Debug)]
+pub struct OffscreenTarget {
+    texture: wgpu::Texture,
+    /// The view to pass in a [`crate::render::ViewTarget`].
+    pub view: wgpu::TextureView,
+    size: (u32, u32),
+}
+
+/// Format of offscreen targets.
+pub const OFFSCREEN_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+
+impl OffscreenTarget {
+    /// A `width × height` target.
+    pub fn new(gpu: &Gpu, size: (u32, u32)) -> Self {
+        let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("offscreen"),
+            size: wgpu::Extent3d {
+                width: size.0,
+                height: size.1,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: OFFSCREEN_FORMAT,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT
+                | wgpu::TextureUsages::STORAGE_BINDING
+                | wgpu::TextureUsages::TEXTURE_BINDING
+                | wgpu::TextureUsages::COPY_SRC,
+            view_formats: &[],
+        });
+        let view = texture.create_view(&Default::default());
+        OffscreenTarget {
+            texture,
+            view,
+            size,
+        }
+    }
+
+    /// Width and height.
+    pub fn size(&self) -> (u32, u32) {
+        self.size
+    }
+
+    /// Copies the texture back (waiting for the GPU) as straight-from-the-target RGBA8.
+    pub fn read(&self, gpu: &Gpu) -> Result<RgbaImage, GpuError> {
+        let (w, h) = self.size;
+        let row = (w * 4).div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT)
+            * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+        let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("image readback"),
+            size: row as u64 * h as u64,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut enc = gpu.device.create_command_encoder(&Default::default());
+        enc.copy_texture_to_buffer(
+            self.texture.as_image_copy(),
+            wgpu::TexelCopyBufferInfo {
+                buffer: &staging,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(row),
+                    rows_per_image: Some(h),
+                },
+            },
+            wgpu::Extent3d {
+                width: w,
+                height: h,
+                depth_or_array_layers: 1,
+            },
+        );
+        gpu.queue.submit([enc.finish()]);
+        let bytes = gpu.map_read(&staging)?;
+        let mut pixels = Vec::with_capacity((w * h * 4) as usize);
+        for y in 0..h as usize {
+            let start = y * row as usize;
+            pixels.extend_from_slice(&bytes[start..start + (w * 4) as usize]);
+        }
+        Ok(RgbaImage::from_raw(w, h, pixels).expect("buffer holds w·h·4 bytes"))
+    }
+}
