@@ -281,3 +281,122 @@ pub fn refine_corner(image: &GrayImage, start: DVec2, spacing_px: f64) -> DVec2 
     }
     q
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glam::{DMat3, DVec3};
+    use rand::{Rng, SeedableRng};
+    use std::path::Path;
+
+    fn load(name: &str) -> Board {
+        Board::load(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../assets/boards")
+                .join(name),
+        )
+        .unwrap()
+    }
+
+    /// Homography board metres → pixels (centres at integers) of a camera looking at the board
+    /// from `eye` (board coordinates, the board's front is at z < 0).
+    fn view_homography(board: &Board, eye: DVec3) -> DMat3 {
+        let centre = board.size().extend(0.0) / 2.0;
+        let cam = yakumo_core::Camera::look_at(
+            "t",
+            (640, 480),
+            (600.0, 600.0),
+            (319.5, 239.5),
+            eye,
+            centre,
+            DVec3::NEG_Y,
+        );
+        let (r, t) = (cam.r, cam.t);
+        cam.k * DMat3::from_cols(r.x_axis, r.y_axis, t)
+    }
+
+    /// Renders the board through `h` at 640×480 with 4×4 supersampling, a Gaussian blur and
+    /// additive noise.
+    fn photograph(board: &Board, h: DMat3, blur: f32, noise: f64, seed: u64) -> GrayImage {
+        let texture = board.render(96);
+        let geo = board.render_geometry(96);
+        let hinv = h.inverse();
+        let img = GrayImage::from_fn(640, 480, |u, v| {
+            let mut acc = 0.0;
+            for sy in 0..4 {
+                for sx in 0..4 {
+                    let p = DVec3::new(
+                        u as f64 - 0.375 + sx as f64 * 0.25,
+                        v as f64 - 0.375 + sy as f64 * 0.25,
+                        1.0,
+                    );
+                    let b = hinv * p;
+                    let t = geo.board_to_image(DVec2::new(b.x / b.z, b.y / b.z));
+                    acc += sample(&texture, t - DVec2::splat(0.5));
+                }
+            }
+            image::Luma([(acc / 16.0).round() as u8])
+        });
+        let mut img = image::imageops::blur(&img, blur);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        for p in img.pixels_mut() {
+            let n: f64 = rng.random_range(-noise..noise);
+            p[0] = (p[0] as f64 + n).round().clamp(0.0, 255.0) as u8;
+        }
+        img
+    }
+
+    fn max_error(board: &Board, h: DMat3, found: &[(u32, DVec2)]) -> f64 {
+        found
+            .iter()
+            .map(|(id, px)| {
+                let q = h * board.corner(*id).truncate().extend(1.0);
+                (DVec2::new(q.x / q.z, q.y / q.z) - *px).length()
+            })
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn charuco_corners_within_a_tenth_of_a_pixel() {
+        let board = load("charuco-5x7.toml");
+        let h = view_homography(&board, DVec3::new(0.6, 0.1, -1.1));
+        let img = photograph(&board, h, 1.0, 4.0, 1);
+        let found = Detector::new(&board).unwrap().detect(&img);
+        assert!(found.len() >= 20, "found {} of 24 corners", found.len());
+        let err = max_error(&board, h, &found);
+        assert!(err < 0.1, "max corner error {err:.3} px");
+    }
+
+    #[test]
+    fn partially_visible_charuco_still_gives_ids() {
+        let board = load("charuco-5x7.toml");
+        // Look at the board from close by: its outer rows leave the image.
+        let h = view_homography(&board, DVec3::new(0.1, 0.3, -0.55));
+        let img = photograph(&board, h, 0.8, 3.0, 2);
+        let found = Detector::new(&board).unwrap().detect(&img);
+        assert!(
+            !found.is_empty() && found.len() < 24,
+            "found {}",
+            found.len()
+        );
+        assert!(max_error(&board, h, &found) < 0.15);
+    }
+
+    #[test]
+    fn chessboard_corners_and_orientation() {
+        let board = load("chessboard-9x6.toml");
+        let h = view_homography(&board, DVec3::new(-0.3, 0.5, -1.3));
+        let img = photograph(&board, h, 1.0, 4.0, 3);
+        let found = Detector::new(&board).unwrap().detect(&img);
+        assert_eq!(found.len(), 54);
+        let err = max_error(&board, h, &found);
+        assert!(err < 0.1, "max corner error {err:.3} px");
+    }
+
+    #[test]
+    fn blank_image_has_no_board() {
+        let board = load("charuco-5x7.toml");
+        let img = GrayImage::from_pixel(320, 240, image::Luma([128]));
+        assert!(Detector::new(&board).unwrap().detect(&img).is_empty());
+    }
+}

@@ -7,7 +7,9 @@
 //! videos or image folders.
 
 pub mod bundle;
+pub mod command;
 mod error;
+pub mod export;
 pub mod graph;
 pub mod intrinsics;
 pub mod pose;

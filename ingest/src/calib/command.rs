@@ -1,0 +1,333 @@
+//! `yakumo-ingest calibrate`: board detection on every camera's calibration video or image
+//! folder, rig calibration, and the output files.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, Result, bail};
+use glam::DVec3;
+use image::GrayImage;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+use super::export::{write_colmap, write_json};
+use super::rig::{RigOptions, WorldFrame, calibrate_rig};
+use super::views::{CameraViews, View};
+use super::{Intrinsics, intrinsics::MIN_CORNERS};
+use crate::board::Board;
+use crate::board::detect::Detector;
+use crate::media::{DecodeOptions, VideoDecoder};
+
+const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mkv", "mov", "avi", "webm", "m4v", "mts"];
+const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg"];
+/// Video frames decoded ahead and detected in parallel.
+const BATCH: usize = 16;
+
+/// Arguments of `yakumo-ingest calibrate`.
+#[derive(clap::Args, Debug)]
+pub struct CalibrateArgs {
+    /// Board definition (TOML), e.g. assets/boards/charuco-5x7.toml.
+    #[arg(long)]
+    pub board: PathBuf,
+    /// One calibration video or image folder per camera, or a folder holding them. Camera names
+    /// are the file or folder names without extension; frames with the same index are taken as
+    /// simultaneous.
+    #[arg(long, required = true, num_args = 1..)]
+    pub input: Vec<PathBuf>,
+    /// Output folder: intri.yml, extri.yml, calibration.json, colmap/.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Calibrate only the intrinsics (extrinsics are written as identity).
+    #[arg(long)]
+    pub intrinsics_only: bool,
+    /// Keep the intrinsics of this intri.yml fixed (cameras matched by name).
+    #[arg(long)]
+    pub fix_intrinsics: Option<PathBuf>,
+    /// Print the report as JSON on standard output instead of a text summary.
+    #[arg(long)]
+    pub json: bool,
+    /// World frame: `board` (the board's first pose) or the name of a camera.
+    #[arg(long, default_value = "board")]
+    pub world: String,
+    /// Rotate the world so that this axis (+x, -x, +y, -y, +z, -z) points along the cameras'
+    /// mean up direction.
+    #[arg(long)]
+    pub up: Option<String>,
+    /// Use every N-th frame.
+    #[arg(long, default_value_t = 1)]
+    pub step: usize,
+}
+
+/// One camera's input.
+enum Source {
+    Video(PathBuf),
+    Images(Vec<PathBuf>),
+}
+
+/// Runs the command.
+pub fn run(args: CalibrateArgs) -> Result<()> {
+    let board = Board::load(&args.board)?;
+    let detector = Detector::new(&board)?;
+    let sources = collect_sources(&args.input)?;
+    let step = args.step.max(1);
+    let mut options = RigOptions {
+        intrinsics_only: args.intrinsics_only,
+        ..RigOptions::default()
+    };
+    options.world = match args.world.as_str() {
+        "board" => WorldFrame::FirstBoard,
+        name => WorldFrame::Camera(name.to_string()),
+    };
+    options.up = args.up.as_deref().map(parse_axis).transpose()?;
+    if let Some(path) = &args.fix_intrinsics {
+        options.fixed_intrinsics = read_fixed_intrinsics(path, &sources)?;
+    }
+
+    let progress = ProgressBar::new_spinner();
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid template"),
+    );
+    let frames_done = AtomicU64::new(0);
+    let mut views = Vec::new();
+    for (name, source) in &sources {
+        progress.set_message(format!("detecting the board in camera {name}"));
+        let cam = detect_camera(&detector, name, source, step, &|| {
+            let n = frames_done.fetch_add(1, Ordering::Relaxed) + 1;
+            progress.set_message(format!(
+                "detecting the board in camera {name} ({n} frames in all)"
+            ));
+        })?;
+        views.push(cam);
+    }
+    progress.finish_with_message(format!(
+        "board detection done on {} frames",
+        frames_done.load(Ordering::Relaxed)
+    ));
+
+    let result = calibrate_rig(&board, &views, &options)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    yakumo_core::calib::write_calibration(&args.out, &result.cameras)
+        .with_context(|| format!("cannot write intri.yml/extri.yml in {}", args.out.display()))?;
+    write_json(
+        &args.out.join("calibration.json"),
+        &result.cameras,
+        &result.report,
+    )
+    .with_context(|| {
+        format!(
+            "cannot write {}",
+            args.out.join("calibration.json").display()
+        )
+    })?;
+    write_colmap(&args.out.join("colmap"), &result.cameras)
+        .with_context(|| format!("cannot write {}", args.out.join("colmap").display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result.report)?);
+    } else {
+        print!("{}", result.report.summary());
+        println!("wrote {}", args.out.display());
+    }
+    Ok(())
+}
+
+/// Each input is a camera (a video, or a folder of images), or a folder of such inputs.
+fn collect_sources(inputs: &[PathBuf]) -> Result<Vec<(String, Source)>> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.is_file() {
+            out.push((stem(input), Source::Video(input.clone())));
+            continue;
+        }
+        if !input.is_dir() {
+            bail!("input {} does not exist", input.display());
+        }
+        let images = list(input, IMAGE_EXTENSIONS)?;
+        if !images.is_empty() {
+            out.push((stem(input), Source::Images(images)));
+            continue;
+        }
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(input)
+            .with_context(|| format!("cannot list {}", input.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for entry in entries {
+            if entry.is_file() && has_extension(&entry, VIDEO_EXTENSIONS) {
+                out.push((stem(&entry), Source::Video(entry)));
+            } else if entry.is_dir() {
+                let images = list(&entry, IMAGE_EXTENSIONS)?;
+                if !images.is_empty() {
+                    out.push((stem(&entry), Source::Images(images)));
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        bail!(
+            "no calibration videos or image folders found in {:?}",
+            inputs
+        );
+    }
+    let mut names: Vec<&String> = out.iter().map(|(n, _)| n).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        bail!(
+            "two inputs are both named {:?}; camera names come from file names and must differ",
+            w[0]
+        );
+    }
+    Ok(out)
+}
+
+fn stem(p: &Path) -> String {
+    p.file_stem().map_or_else(
+        || p.display().to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
+fn has_extension(p: &Path, exts: &[&str]) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| exts.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+fn list(dir: &Path, exts: &[&str]) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && has_extension(p, exts))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Detects the board in every `step`-th frame of one camera.
+fn detect_camera(
+    detector: &Detector,
+    name: &str,
+    source: &Source,
+    step: usize,
+    tick: &(dyn Fn() + Sync),
+) -> Result<CameraViews> {
+    let detect = |frame: usize, gray: &GrayImage| {
+        tick();
+        let corners = detector.detect(gray);
+        (corners.len() >= MIN_CORNERS).then_some(View { frame, corners })
+    };
+    let (width, height, mut views) = match source {
+        Source::Images(paths) => {
+            let frames: Vec<(usize, &PathBuf)> = paths.iter().enumerate().step_by(step).collect();
+            let results: Vec<Result<(u32, u32, Option<View>)>> = frames
+                .par_iter()
+                .map(|(i, p)| {
+                    let img = image::open(p)
+                        .with_context(|| format!("camera {name}: cannot read {}", p.display()))?;
+                    let gray = img.to_luma8();
+                    Ok((gray.width(), gray.height(), detect(*i, &gray)))
+                })
+                .collect();
+            let mut size = None;
+            let mut views = Vec::new();
+            for (r, (_, p)) in results.into_iter().zip(&frames) {
+                let (w, h, v) = r?;
+                if *size.get_or_insert((w, h)) != (w, h) {
+                    bail!(
+                        "camera {name}: {} is {w}×{h} but earlier images are {:?}; all images of a camera must have one size",
+                        p.display(),
+                        size.unwrap()
+                    );
+                }
+                views.extend(v);
+            }
+            let (w, h) = size.with_context(|| format!("camera {name}: no images"))?;
+            (w, h, views)
+        }
+        Source::Video(path) => {
+            let mut decoder = VideoDecoder::open(
+                path,
+                DecodeOptions {
+                    size: None,
+                    hardware: true,
+                },
+            )
+            .with_context(|| format!("camera {name}: cannot open {}", path.display()))?;
+            let mut size = (0, 0);
+            let mut views = Vec::new();
+            let mut batch: Vec<(usize, GrayImage)> = Vec::with_capacity(BATCH);
+            loop {
+                let frame = decoder
+                    .next_frame()
+                    .with_context(|| format!("camera {name}: decoding {}", path.display()))?;
+                let end = frame.is_none();
+                if let Some(f) = frame {
+                    size = (f.width, f.height);
+                    if f.index as usize % step == 0 {
+                        batch.push((f.index as usize, rgb_to_gray(f.width, f.height, &f.rgb)));
+                    }
+                }
+                if batch.len() == BATCH || (end && !batch.is_empty()) {
+                    let found: Vec<Option<View>> =
+                        batch.par_iter().map(|(i, g)| detect(*i, g)).collect();
+                    views.extend(found.into_iter().flatten());
+                    batch.clear();
+                }
+                if end {
+                    break;
+                }
+            }
+            (size.0, size.1, views)
+        }
+    };
+    views.sort_by_key(|v| v.frame);
+    Ok(CameraViews {
+        name: name.to_string(),
+        width,
+        height,
+        views,
+    })
+}
+
+/// Packed RGB to luma (BT.601 weights).
+fn rgb_to_gray(width: u32, height: u32, rgb: &[u8]) -> GrayImage {
+    let data = rgb
+        .chunks_exact(3)
+        .map(|p| ((77 * p[0] as u32 + 150 * p[1] as u32 + 29 * p[2] as u32 + 128) >> 8) as u8)
+        .collect();
+    GrayImage::from_raw(width, height, data).expect("decoder frames are width × height × 3 bytes")
+}
+
+fn parse_axis(s: &str) -> Result<DVec3> {
+    Ok(match s {
+        "+x" | "x" => DVec3::X,
+        "-x" => DVec3::NEG_X,
+        "+y" | "y" => DVec3::Y,
+        "-y" => DVec3::NEG_Y,
+        "+z" | "z" => DVec3::Z,
+        "-z" => DVec3::NEG_Z,
+        _ => bail!("--up {s:?}: use one of +x -x +y -y +z -z"),
+    })
+}
+
+fn read_fixed_intrinsics(
+    path: &Path,
+    sources: &[(String, Source)],
+) -> Result<HashMap<String, Intrinsics>> {
+    let file = yakumo_core::calib::read_intri(path)
+        .with_context(|| format!("--fix-intrinsics {}", path.display()))?;
+    let by_name: HashMap<String, Intrinsics> = file
+        .into_iter()
+        .map(|i| (i.name.clone(), Intrinsics::from_k(i.k, i.dist)))
+        .collect();
+    for (name, _) in sources {
+        if !by_name.contains_key(name) {
+            bail!(
+                "--fix-intrinsics {}: camera {name} is not in the file; calibrate it or add it",
+                path.display()
+            );
+        }
+    }
+    Ok(by_name)
+}
