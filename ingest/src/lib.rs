@@ -4,3 +4,4 @@ pub mod board;
 pub mod media;
 pub mod synth;
 pub mod calib;
+pub mod run;

@@ -21,6 +21,11 @@ enum Command {
     /// Calibrate a camera rig from board videos or image folders (one per camera): writes
     /// intri.yml, extri.yml, calibration.json and colmap/.
     Calibrate(yakumo_ingest::calib::command::CalibrateArgs),
+    /// Show what each camera video holds and warn about cameras that differ in size or rate.
+    Probe(cli::probe::ProbeArgs),
+    /// Turn camera videos plus a calibration into a dataset: sync, decode, images, masks,
+    /// calibration and yakumo.toml.
+    Run(cli::run::RunArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -34,5 +39,7 @@ fn main() -> anyhow::Result<()> {
     match Args::parse().command {
         Command::Synth(args) => cli::synth::run(args),
         Command::Calibrate(args) => yakumo_ingest::calib::command::run(args),
+        Command::Probe(args) => cli::probe::run(args),
+        Command::Run(args) => cli::run::run(args),
     }
 }

@@ -1,0 +1,122 @@
+//! `yakumo-ingest run`: options and glue to [`yakumo_ingest::run::run`].
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use yakumo_ingest::run::{MaskSource, RunOptions, SyncMethod};
+
+/// Options of `yakumo-ingest run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// A directory of camera videos, or the video files (camera name = file stem, matching the
+    /// calibration's camera names).
+    #[arg(long, required = true, num_args = 1..)]
+    videos: Vec<PathBuf>,
+    /// Directory holding intri.yml and extri.yml.
+    #[arg(long)]
+    calib: PathBuf,
+    /// Dataset directory to write (replaced if it holds a dataset of the same cameras).
+    #[arg(long)]
+    out: PathBuf,
+    /// Directory of clean plates <cam>.png: masks by background subtraction.
+    #[arg(long, conflicts_with = "chroma_key")]
+    plates: Option<PathBuf>,
+    /// Backdrop colour RRGGBB (hex) to key out for masks, e.g. 00b140.
+    #[arg(long, value_parser = parse_colour)]
+    chroma_key: Option<[u8; 3]>,
+    /// audio (GCC-PHAT against the first camera), timestamps (recording time tags), none, or
+    /// offsets:MS,MS,... (how much later each camera started, in milliseconds).
+    #[arg(long, default_value = "audio", allow_hyphen_values = true)]
+    sync: SyncMethod,
+    /// Largest audio offset searched, in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    max_offset_s: f64,
+    /// Dataset frames START..END (end excluded) on the common timeline; all by default.
+    #[arg(long, value_parser = parse_range)]
+    frames: Option<(u32, u32)>,
+    /// Keep every K-th frame.
+    #[arg(long, default_value_t = 1)]
+    step: u32,
+    /// Print a JSON summary on stdout instead of the sync table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_range(s: &str) -> Result<(u32, u32), String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("`{s}` is not START..END, e.g. 0..100"))?;
+    let num = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("`{v}` in `{s}` is not a frame number"))
+    };
+    Ok((num(a)?, num(b)?))
+}
+
+fn parse_colour(s: &str) -> Result<[u8; 3], String> {
+    let hex = s.trim_start_matches('#');
+    let bad = || format!("`{s}` is not a colour RRGGBB in hex, e.g. 00b140");
+    if hex.len() != 6 {
+        return Err(bad());
+    }
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad());
+    Ok([byte(0)?, byte(2)?, byte(4)?])
+}
+
+/// Runs the run subcommand.
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    let masks = match (args.plates, args.chroma_key) {
+        (Some(dir), _) => MaskSource::Plates(dir),
+        (None, Some(key)) => MaskSource::ChromaKey(key),
+        (None, None) => MaskSource::None,
+    };
+    let opts = RunOptions {
+        masks,
+        sync: args.sync,
+        max_offset_s: args.max_offset_s,
+        frames: args.frames,
+        step: args.step,
+        ..RunOptions::new(args.videos, args.calib, args.out.clone())
+    };
+    let summary = yakumo_ingest::run::run(&opts)
+        .with_context(|| format!("ingest into {} failed", args.out.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "{:<12} {:>12} {:>10} {:>12} {:>12}",
+            "camera", "offset ms", "confidence", "first frame", "residual ms"
+        );
+        for s in &summary.sync {
+            println!(
+                "{:<12} {:>12.3} {:>10.3} {:>12} {:>12.3}",
+                s.camera, s.offset_ms, s.confidence, s.first_source_frame, s.residual_ms
+            );
+        }
+        println!(
+            "{} frames of {} common ({} fps) written to {} in {:.1} s",
+            summary.frames.len(),
+            summary.common_frames,
+            summary.fps,
+            summary.out.display(),
+            summary.seconds
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_and_colours_parse_and_bad_ones_are_explained() {
+        assert_eq!(parse_range("3..10"), Ok((3, 10)));
+        assert!(parse_range("3-10").unwrap_err().contains("START..END"));
+        assert!(parse_range("a..10").unwrap_err().contains("frame number"));
+        assert_eq!(parse_colour("#00b140"), Ok([0, 0xb1, 0x40]));
+        assert!(parse_colour("green").is_err());
+    }
+}

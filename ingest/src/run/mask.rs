@@ -1,0 +1,377 @@
+//! Foreground masks: the [`MaskMaker`] trait, background subtraction against a clean plate in a
+//! shadow-tolerant colour space ([`PlateDifference`]), a chroma key ([`ChromaKey`]), and the
+//! binary clean-up both share (open, close, hole filling, largest components).
+
+use image::{GrayImage, RgbImage};
+use std::collections::VecDeque;
+
+/// A frame whose size differs from what the mask maker was built for.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("frame is {frame:?} pixels but the clean plate is {plate:?}")]
+pub struct MaskSizeError {
+    /// (width, height) of the frame.
+    pub frame: (u32, u32),
+    /// (width, height) expected.
+    pub plate: (u32, u32),
+}
+
+/// Makes a foreground mask (255 subject, 0 background, same size) from one camera frame.
+pub trait MaskMaker: Send + Sync {
+    /// The mask of `frame`.
+    fn mask(&self, frame: &RgbImage) -> Result<GrayImage, MaskSizeError>;
+}
+
+/// Thresholds of [`PlateDifference`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlateThresholds {
+    /// Pixels whose channels all differ from the plate by less than this (0–255) are background.
+    pub min_difference: f32,
+    /// Chromaticity distance (of `(r, g) / (r + g + b)`) above which a pixel is subject.
+    pub chroma: f32,
+    /// Brightness ratio frame/plate below which a pixel is subject rather than shadow.
+    pub shadow_ratio: f32,
+    /// Brightness ratio frame/plate above which a pixel is subject rather than highlight.
+    pub highlight_ratio: f32,
+    /// Below this mean level (0–255) chromaticity is too noisy to use; only brightness counts.
+    pub dark_level: f32,
+}
+
+impl Default for PlateThresholds {
+    fn default() -> Self {
+        PlateThresholds {
+            min_difference: 20.0,
+            chroma: 0.04,
+            shadow_ratio: 0.55,
+            highlight_ratio: 1.3,
+            dark_level: 24.0,
+        }
+    }
+}
+
+/// Binary clean-up applied after classifying pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cleanup {
+    /// Radius (pixels) of the square opening that removes specks.
+    pub open_radius: u32,
+    /// Radius (pixels) of the square closing that bridges cracks.
+    pub close_radius: u32,
+    /// Components smaller than this fraction of the largest one are dropped.
+    pub keep_fraction: f32,
+}
+
+impl Default for Cleanup {
+    fn default() -> Self {
+        Cleanup {
+            open_radius: 1,
+            close_radius: 2,
+            keep_fraction: 0.2,
+        }
+    }
+}
+
+/// Background subtraction against a clean plate (the empty scene seen by the same camera).
+/// A pixel is subject when it differs from the plate in chromaticity, or when its brightness
+/// ratio to the plate is outside the band a shadow or highlight would explain.
+#[derive(Debug, Clone)]
+pub struct PlateDifference {
+    plate: RgbImage,
+    thresholds: PlateThresholds,
+    cleanup: Cleanup,
+}
+
+impl PlateDifference {
+    /// A mask maker for frames of the camera that shot `plate`.
+    pub fn new(plate: RgbImage, thresholds: PlateThresholds, cleanup: Cleanup) -> Self {
+        PlateDifference {
+            plate,
+            thresholds,
+            cleanup,
+        }
+    }
+
+    fn is_subject(&self, f: [u8; 3], p: [u8; 3]) -> bool {
+        let t = &self.thresholds;
+        let diff = (0..3)
+            .map(|i| (f[i] as f32 - p[i] as f32).abs())
+            .fold(0.0, f32::max);
+        if diff < t.min_difference {
+            return false;
+        }
+        let sum = |c: [u8; 3]| c.iter().map(|&v| v as f32).sum::<f32>();
+        let (sf, sp) = (sum(f), sum(p));
+        let ratio = (sf + 3.0) / (sp + 3.0);
+        if ratio < t.shadow_ratio || ratio > t.highlight_ratio {
+            return true;
+        }
+        if sf.min(sp) / 3.0 < t.dark_level {
+            return false;
+        }
+        let chroma = |c: [u8; 3], s: f32| [c[0] as f32 / s, c[1] as f32 / s];
+        let (cf, cp) = (chroma(f, sf), chroma(p, sp));
+        (cf[0] - cp[0]).hypot(cf[1] - cp[1]) > t.chroma
+    }
+}
+
+impl MaskMaker for PlateDifference {
+    fn mask(&self, frame: &RgbImage) -> Result<GrayImage, MaskSizeError> {
+        if frame.dimensions() != self.plate.dimensions() {
+            return Err(MaskSizeError {
+                frame: frame.dimensions(),
+                plate: self.plate.dimensions(),
+            });
+        }
+        let raw: Vec<bool> = frame
+            .pixels()
+            .zip(self.plate.pixels())
+            .map(|(f, p)| self.is_subject(f.0, p.0))
+            .collect();
+        Ok(clean_up(raw, frame.width(), frame.height(), &self.cleanup))
+    }
+}
+
+/// Keys out a uniformly coloured backdrop: pixels whose chromaticity is near the key colour's
+/// are background.
+#[derive(Debug, Clone)]
+pub struct ChromaKey {
+    key: [f32; 2],
+    tolerance: f32,
+    cleanup: Cleanup,
+}
+
+impl ChromaKey {
+    /// A chromaticity tolerance that suits an evenly lit green or blue screen.
+    pub const DEFAULT_TOLERANCE: f32 = 0.1;
+
+    /// Keys out `key` (RGB) with chromaticity `tolerance` (e.g. 0.08).
+    pub fn new(key: [u8; 3], tolerance: f32, cleanup: Cleanup) -> Self {
+        let s = key.iter().map(|&v| v as f32).sum::<f32>().max(1.0);
+        ChromaKey {
+            key: [key[0] as f32 / s, key[1] as f32 / s],
+            tolerance,
+            cleanup,
+        }
+    }
+}
+
+impl MaskMaker for ChromaKey {
+    fn mask(&self, frame: &RgbImage) -> Result<GrayImage, MaskSizeError> {
+        let raw = frame
+            .pixels()
+            .map(|p| {
+                let s = p.0.iter().map(|&v| v as f32).sum::<f32>().max(1.0);
+                let (r, g) = (p.0[0] as f32 / s, p.0[1] as f32 / s);
+                (r - self.key[0]).hypot(g - self.key[1]) > self.tolerance
+            })
+            .collect();
+        Ok(clean_up(raw, frame.width(), frame.height(), &self.cleanup))
+    }
+}
+
+/// Opening, closing, hole filling and small-component removal of a raw subject classification.
+fn clean_up(raw: Vec<bool>, width: u32, height: u32, cleanup: &Cleanup) -> GrayImage {
+    let (w, h) = (width as usize, height as usize);
+    let (o, c) = (cleanup.open_radius as usize, cleanup.close_radius as usize);
+    let opened = dilate(&erode(&raw, w, h, o), w, h, o);
+    let closed = erode(&dilate(&opened, w, h, c), w, h, c);
+    let filled = fill_holes(closed, w, h);
+    let kept = keep_largest(filled, w, h, cleanup.keep_fraction);
+    let bytes = kept.iter().map(|&m| if m { 255 } else { 0 }).collect();
+    GrayImage::from_raw(width, height, bytes).expect("mask buffer matches its size")
+}
+
+/// Square erosion of radius `r` (out-of-image pixels repeat the edge).
+fn erode(m: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
+    morph(m, w, h, r, true)
+}
+
+/// Square dilation of radius `r`.
+fn dilate(m: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
+    morph(m, w, h, r, false)
+}
+
+/// Separable min (`all`) or max filter over a `(2r+1)²` square.
+fn morph(m: &[bool], w: usize, h: usize, r: usize, all: bool) -> Vec<bool> {
+    if r == 0 {
+        return m.to_vec();
+    }
+    let pass = |src: &[bool], along_x: bool| -> Vec<bool> {
+        let mut dst = vec![false; src.len()];
+        for y in 0..h {
+            for x in 0..w {
+                let (pos, len) = if along_x { (x, w) } else { (y, h) };
+                let lo = pos.saturating_sub(r);
+                let hi = (pos + r).min(len - 1);
+                let at = |i: usize| {
+                    if along_x {
+                        src[y * w + i]
+                    } else {
+                        src[i * w + x]
+                    }
+                };
+                dst[y * w + x] = if all {
+                    (lo..=hi).all(at)
+                } else {
+                    (lo..=hi).any(at)
+                };
+            }
+        }
+        dst
+    };
+    pass(&pass(m, true), false)
+}
+
+/// Marks as subject every background region that does not touch the image border.
+fn fill_holes(mut m: Vec<bool>, w: usize, h: usize) -> Vec<bool> {
+    let mut outside = vec![false; m.len()];
+    let mut queue = VecDeque::new();
+    for y in 0..h {
+        for x in 0..w {
+            if (x == 0 || y == 0 || x == w - 1 || y == h - 1) && !m[y * w + x] {
+                outside[y * w + x] = true;
+                queue.push_back(y * w + x);
+            }
+        }
+    }
+    while let Some(i) = queue.pop_front() {
+        for n in neighbours(i, w, h) {
+            if !m[n] && !outside[n] {
+                outside[n] = true;
+                queue.push_back(n);
+            }
+        }
+    }
+    for (v, out) in m.iter_mut().zip(&outside) {
+        *v = !out;
+    }
+    m
+}
+
+/// Keeps the 8-connected components of at least `fraction` of the largest one's area.
+fn keep_largest(m: Vec<bool>, w: usize, h: usize, fraction: f32) -> Vec<bool> {
+    let mut label = vec![0u32; m.len()];
+    let mut areas = vec![0usize];
+    for start in 0..m.len() {
+        if !m[start] || label[start] != 0 {
+            continue;
+        }
+        let id = areas.len() as u32;
+        let mut area = 0;
+        let mut stack = vec![start];
+        label[start] = id;
+        while let Some(i) = stack.pop() {
+            area += 1;
+            let (x, y) = ((i % w) as i64, (i / w) as i64);
+            for dy in -1..=1 {
+                for dx in -1..=1 {
+                    let (nx, ny) = (x + dx, y + dy);
+                    if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
+                        continue;
+                    }
+                    let n = ny as usize * w + nx as usize;
+                    if m[n] && label[n] == 0 {
+                        label[n] = id;
+                        stack.push(n);
+                    }
+                }
+            }
+        }
+        areas.push(area);
+    }
+    let largest = areas.iter().copied().max().unwrap_or(0);
+    let min_area = (largest as f32 * fraction).ceil().max(1.0) as usize;
+    label
+        .iter()
+        .map(|&l| l != 0 && areas[l as usize] >= min_area)
+        .collect()
+}
+
+/// The 4-neighbours of pixel `i`.
+fn neighbours(i: usize, w: usize, h: usize) -> impl Iterator<Item = usize> {
+    let (x, y) = (i % w, i / w);
+    [
+        (x > 0).then(|| i - 1),
+        (x + 1 < w).then(|| i + 1),
+        (y > 0).then(|| i - w),
+        (y + 1 < h).then(|| i + w),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 40×30 grey plate; the frame adds a red 12×10 block with a 2×2 hole of plate colour, a
+    /// shadow band (plate darkened to 70 %) and a single-pixel speck.
+    fn scene() -> (RgbImage, RgbImage) {
+        let plate = RgbImage::from_fn(40, 30, |x, _| image::Rgb([120, 110 + (x % 7) as u8, 100]));
+        let mut frame = plate.clone();
+        for y in 0..30 {
+            for x in 0..40 {
+                let p = plate.get_pixel(x, y).0;
+                if (10..22).contains(&x)
+                    && (8..18).contains(&y)
+                    && !((15..17).contains(&x) && (12..14).contains(&y))
+                {
+                    frame.put_pixel(x, y, image::Rgb([200, 40, 40]));
+                } else if (24..34).contains(&x) {
+                    frame.put_pixel(x, y, image::Rgb(p.map(|v| (v as f32 * 0.7) as u8)));
+                }
+            }
+        }
+        frame.put_pixel(3, 3, image::Rgb([250, 250, 10]));
+        (plate, frame)
+    }
+
+    #[test]
+    fn plate_difference_ignores_shadows_and_specks_and_fills_holes() {
+        let (plate, frame) = scene();
+        let mask = PlateDifference::new(plate, PlateThresholds::default(), Cleanup::default())
+            .mask(&frame)
+            .unwrap();
+        for y in 0..30 {
+            for x in 0..40 {
+                let subject = (10..22).contains(&x) && (8..18).contains(&y);
+                assert_eq!(
+                    mask.get_pixel(x, y).0[0] == 255,
+                    subject,
+                    "pixel ({x}, {y})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn chroma_key_keeps_the_subject() {
+        let mut frame = RgbImage::from_pixel(20, 20, image::Rgb([30, 200, 40]));
+        for y in 5..15 {
+            for x in 6..12 {
+                frame.put_pixel(x, y, image::Rgb([180, 150, 140]));
+            }
+        }
+        let mask = ChromaKey::new([0, 255, 0], 0.15, Cleanup::default())
+            .mask(&frame)
+            .unwrap();
+        let on = mask.pixels().filter(|p| p.0[0] == 255).count();
+        assert_eq!(on, 60);
+        assert_eq!(mask.get_pixel(8, 10).0[0], 255);
+    }
+
+    #[test]
+    fn size_mismatch_is_reported() {
+        let maker = PlateDifference::new(
+            RgbImage::new(8, 6),
+            PlateThresholds::default(),
+            Cleanup::default(),
+        );
+        let err = maker.mask(&RgbImage::new(6, 8)).unwrap_err();
+        assert_eq!(
+            err,
+            MaskSizeError {
+                frame: (6, 8),
+                plate: (8, 6)
+            }
+        );
+    }
+}
