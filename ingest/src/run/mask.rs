@@ -40,9 +40,9 @@ impl Default for PlateThresholds {
     fn default() -> Self {
         PlateThresholds {
             min_difference: 20.0,
-            chroma: 0.04,
-            shadow_ratio: 0.55,
-            highlight_ratio: 1.3,
+            chroma: 0.08,
+            shadow_ratio: 0.7,
+            highlight_ratio: 1.25,
             dark_level: 24.0,
         }
     }
@@ -51,7 +51,9 @@ impl Default for PlateThresholds {
 /// Binary clean-up applied after classifying pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Cleanup {
-    /// Radius (pixels) of the square opening that removes specks.
+    /// Radius (pixels) of the square opening that removes specks; 0 (the default) skips it,
+    /// since at low resolutions limbs are only 2–3 pixels wide and small components are
+    /// dropped anyway.
     pub open_radius: u32,
     /// Radius (pixels) of the square closing that bridges cracks.
     pub close_radius: u32,
@@ -62,7 +64,7 @@ pub struct Cleanup {
 impl Default for Cleanup {
     fn default() -> Self {
         Cleanup {
-            open_radius: 1,
+            open_radius: 0,
             close_radius: 2,
             keep_fraction: 0.2,
         }
@@ -303,7 +305,7 @@ mod tests {
     use super::*;
 
     /// A 40×30 grey plate; the frame adds a red 12×10 block with a 2×2 hole of plate colour, a
-    /// shadow band (plate darkened to 70 %) and a single-pixel speck.
+    /// shadow band (plate darkened to 80 %) and a single-pixel speck.
     fn scene() -> (RgbImage, RgbImage) {
         let plate = RgbImage::from_fn(40, 30, |x, _| image::Rgb([120, 110 + (x % 7) as u8, 100]));
         let mut frame = plate.clone();
@@ -316,7 +318,7 @@ mod tests {
                 {
                     frame.put_pixel(x, y, image::Rgb([200, 40, 40]));
                 } else if (24..34).contains(&x) {
-                    frame.put_pixel(x, y, image::Rgb(p.map(|v| (v as f32 * 0.7) as u8)));
+                    frame.put_pixel(x, y, image::Rgb(p.map(|v| (v as f32 * 0.8) as u8)));
                 }
             }
         }
@@ -350,9 +352,13 @@ mod tests {
                 frame.put_pixel(x, y, image::Rgb([180, 150, 140]));
             }
         }
-        let mask = ChromaKey::new([0, 255, 0], 0.15, Cleanup::default())
-            .mask(&frame)
-            .unwrap();
+        let mask = ChromaKey::new(
+            [20, 190, 50],
+            ChromaKey::DEFAULT_TOLERANCE,
+            Cleanup::default(),
+        )
+        .mask(&frame)
+        .unwrap();
         let on = mask.pixels().filter(|p| p.0[0] == 255).count();
         assert_eq!(on, 60);
         assert_eq!(mask.get_pixel(8, 10).0[0], 255);
@@ -373,5 +379,25 @@ mod tests {
                 plate: (8, 6)
             }
         );
+    }
+
+    #[test]
+    fn opening_removes_thin_lines_and_closing_bridges_gaps() {
+        // A 9×9 image: a 5×5 block at (1..6, 1..6) with a one-pixel line leaving it to the right.
+        let (w, h) = (9, 9);
+        let mut m = vec![false; w * h];
+        for y in 1..6 {
+            for x in 1..6 {
+                m[y * w + x] = true;
+            }
+        }
+        for x in 6..9 {
+            m[3 * w + x] = true;
+        }
+        let opened = dilate(&erode(&m, w, h, 1), w, h, 1);
+        assert!(!opened[3 * w + 7] && opened[3 * w + 3] && opened[w + 1]);
+        let mut gap = vec![true; w * h];
+        gap[4 * w + 4] = false;
+        assert!(erode(&dilate(&gap, w, h, 1), w, h, 1).iter().all(|&v| v));
     }
 }

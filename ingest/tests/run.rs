@@ -1,0 +1,242 @@
+//! End-to-end checks of `yakumo-ingest run` on a tiny synthetic capture (rendered with Mesa
+//! lavapipe): audio sync recovers the true offsets, the images match the truth images, the
+//! plate-difference masks match the truth masks; and bad inputs give errors naming the culprit.
+
+use std::path::{Path, PathBuf};
+
+use yakumo_core::dataset::{Dataset, DatasetLayout};
+use yakumo_core::manifest::Manifest;
+use yakumo_ingest::run::{MaskSource, RunError, RunOptions, SyncMethod, run};
+use yakumo_ingest::synth::{SynthOptions, SynthSummary};
+
+/// JPEG (quality 95) of an H.264 decode at 320×240 against the JPEG truth: the floor is set
+/// well below what a correct frame gives and well above what a neighbouring frame gives.
+const PSNR_FLOOR_DB: f64 = 30.0;
+/// Mean intersection-over-union floor of the plate-difference masks against the truth masks.
+const IOU_FLOOR: f64 = 0.9;
+/// Largest error of a recovered audio offset, in milliseconds.
+const OFFSET_TOLERANCE_MS: f64 = 1.0;
+
+/// 3 cameras, 4 frames, 320×240 at 25 fps; offsets of whole frames (40 ms) so that the truth
+/// frames are exactly the video frames the common timeline picks.
+fn capture(dir: &Path) -> SynthSummary {
+    let opts = SynthOptions {
+        cameras: 3,
+        frames: 4,
+        width: 320,
+        height: 240,
+        fps: 25.0,
+        seed: 5,
+        offsets_ms: Some(vec![0.0, 40.0, -80.0]),
+        calib_frames: 1,
+        points: 500,
+        progress: false,
+        ..SynthOptions::new(dir)
+    };
+    yakumo_ingest::synth::run(&opts).expect("synthetic capture")
+}
+
+fn rgb(path: &Path) -> image::RgbImage {
+    image::open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_rgb8()
+}
+
+fn grey(path: &Path) -> image::GrayImage {
+    image::open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_luma8()
+}
+
+fn psnr(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let se: f64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
+        .sum();
+    let mse = se / a.as_raw().len() as f64;
+    10.0 * (255.0f64 * 255.0 / mse.max(1e-12)).log10()
+}
+
+fn iou(a: &image::GrayImage, b: &image::GrayImage) -> f64 {
+    let (mut inter, mut union) = (0usize, 0usize);
+    for (x, y) in a.pixels().zip(b.pixels()) {
+        let (x, y) = (x.0[0] > 127, y.0[0] > 127);
+        inter += (x && y) as usize;
+        union += (x || y) as usize;
+    }
+    inter as f64 / union.max(1) as f64
+}
+
+#[test]
+fn synthetic_capture_becomes_a_matching_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = capture(dir.path());
+    let out = dir.path().join("dataset");
+    let opts = RunOptions {
+        masks: MaskSource::Plates(dir.path().join("plates")),
+        sync: SyncMethod::Audio,
+        ..RunOptions::new(vec![dir.path().join("videos")], &summary.truth, &out)
+    };
+    let result = run(&opts).unwrap();
+
+    // Audio sync recovers the offsets relative to the first camera.
+    for (s, truth) in result.sync.iter().zip(&summary.offsets_s) {
+        let truth_ms = (truth - summary.offsets_s[0]) * 1000.0;
+        eprintln!(
+            "camera {}: offset {:.3} ms (truth {truth_ms}), confidence {:.3}",
+            s.camera, s.offset_ms, s.confidence
+        );
+        assert!(
+            (s.offset_ms - truth_ms).abs() < OFFSET_TOLERANCE_MS,
+            "camera {}: {} vs {truth_ms}",
+            s.camera,
+            s.offset_ms
+        );
+        assert!(
+            s.confidence > 0.3,
+            "camera {} confidence {}",
+            s.camera,
+            s.confidence
+        );
+        assert!(s.residual_ms.abs() < 0.5);
+    }
+    assert!(result.frames.len() >= summary.frames);
+
+    // The dataset opens, lists the cameras and carries the sync in its manifest.
+    let dataset = Dataset::open(&out).unwrap();
+    assert_eq!(dataset.manifest().cameras, summary.cameras);
+    let sync = dataset.manifest().sync.as_ref().unwrap();
+    assert_eq!(sync.method, "audio");
+    assert!((sync.offsets_ms["01"] - 40.0).abs() < OFFSET_TOLERANCE_MS);
+    assert_eq!(dataset.cameras().len(), 3);
+
+    // Images match the truth images; masks match the truth masks.
+    let (ours, truth) = (DatasetLayout::new(&out), DatasetLayout::new(&summary.truth));
+    let (mut worst_psnr, mut iou_sum, mut n) = (f64::INFINITY, 0.0, 0);
+    for cam in &summary.cameras {
+        for frame in 0..summary.frames as u32 {
+            let p = psnr(
+                &rgb(&ours.image_path(cam, frame)),
+                &rgb(&truth.image_path(cam, frame)),
+            );
+            worst_psnr = worst_psnr.min(p);
+            iou_sum += iou(
+                &grey(&ours.mask_path(cam, frame)),
+                &grey(&truth.mask_path(cam, frame)),
+            );
+            n += 1;
+        }
+    }
+    let mean_iou = iou_sum / n as f64;
+    eprintln!("worst PSNR {worst_psnr:.2} dB, mean mask IoU {mean_iou:.4}");
+    assert!(worst_psnr >= PSNR_FLOOR_DB, "worst PSNR {worst_psnr:.2} dB");
+    assert!(mean_iou >= IOU_FLOOR, "mean IoU {mean_iou:.4}");
+    // A neighbouring frame is clearly worse, so the PSNR check does test the timing.
+    let off_by_one = psnr(
+        &rgb(&ours.image_path("00", 1)),
+        &rgb(&truth.image_path("00", 0)),
+    );
+    assert!(
+        off_by_one < worst_psnr,
+        "frame 1 vs truth 0: {off_by_one:.2} dB"
+    );
+
+    // A second run with given offsets, a frame range and a step replaces the dataset.
+    let again = RunOptions {
+        masks: MaskSource::None,
+        sync: SyncMethod::Offsets(vec![0.0, 40.0, -80.0]),
+        frames: Some((1, 4)),
+        step: 2,
+        ..opts.clone()
+    };
+    let result = run(&again).unwrap();
+    assert_eq!(result.frames, vec![1, 3]);
+    let manifest = Manifest::read(&ours.manifest_path()).unwrap();
+    assert_eq!(
+        (
+            manifest.frames.start,
+            manifest.frames.count,
+            manifest.frames.step
+        ),
+        (1, 2, 2)
+    );
+    assert!(!ours.image_path("00", 0).exists() && ours.image_path("00", 3).exists());
+    assert!(!out.join("masks").exists());
+    let p = psnr(
+        &rgb(&ours.image_path("02", 3)),
+        &rgb(&truth.image_path("02", 3)),
+    );
+    assert!(p >= PSNR_FLOOR_DB, "given offsets: {p:.2} dB");
+    let leftovers: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".dataset")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "staging left behind: {leftovers:?}");
+
+    // Video names that the calibration lacks are named in the error.
+    let renamed = dir.path().join("renamed");
+    std::fs::create_dir(&renamed).unwrap();
+    std::fs::copy(&summary.videos[0], renamed.join("00.mp4")).unwrap();
+    std::fs::copy(&summary.videos[1], renamed.join("left.mp4")).unwrap();
+    let err = run(&RunOptions {
+        sync: SyncMethod::None,
+        ..RunOptions::new(vec![renamed], &summary.truth, dir.path().join("other"))
+    })
+    .unwrap_err();
+    assert!(matches!(err, RunError::Uncalibrated { .. }), "{err}");
+    assert!(err.to_string().contains("no camera left"), "{err}");
+
+    // An --out holding a different dataset is refused before any work.
+    let err = run(&RunOptions {
+        sync: SyncMethod::None,
+        ..RunOptions::new(vec![summary.videos[0].clone()], &summary.truth, &out)
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("holds a different dataset"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_inputs_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let missing = dir.path().join("nowhere.mp4");
+    let err = run(&RunOptions::new(vec![missing.clone()], dir.path(), &out)).unwrap_err();
+    assert!(matches!(err, RunError::NotFound { .. }), "{err}");
+    assert!(err.to_string().contains("nowhere.mp4"), "{err}");
+
+    let text = dir.path().join("cam.mp4");
+    std::fs::write(&text, "this is not a video\n").unwrap();
+    let err = run(&RunOptions::new(vec![text], dir.path(), &out)).unwrap_err();
+    assert!(err.to_string().contains("cam.mp4"), "{err}");
+    assert!(matches!(err, RunError::Media(_)), "{err}");
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let err = run(&RunOptions::new(vec![empty], dir.path(), &out)).unwrap_err();
+    assert!(err.to_string().contains("no video files"), "{err}");
+
+    let busy = dir.path().join("busy");
+    std::fs::create_dir(&busy).unwrap();
+    std::fs::write(busy.join("notes.txt"), "mine").unwrap();
+    std::fs::write(dir.path().join("a.mp4"), "x").unwrap();
+    let err = run(&RunOptions::new(
+        vec![dir.path().join("a.mp4")],
+        dir.path(),
+        &busy,
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("holds no yakumo.toml"), "{err}");
+    assert!(!out.exists());
+}
