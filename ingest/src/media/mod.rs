@@ -1,0 +1,19 @@
+//! The GStreamer media layer of ingest: H.264/MP4 encoding (synthetic rigs), frame and audio
+//! decoding, probing, and the pure-Rust audio sync math (GCC-PHAT).
+
+mod audio;
+mod decode;
+mod encode;
+mod error;
+mod fps;
+mod pipeline;
+mod probe;
+mod sync;
+
+pub use audio::{AudioTrack, decode_audio};
+pub use decode::{DecodeOptions, Frame, VideoDecoder};
+pub use encode::{DEFAULT_QUALITY, EncodeSettings, VideoEncoder};
+pub use error::MediaError;
+pub use fps::Fps;
+pub use probe::{AudioStreamInfo, MediaInfo, VideoStreamInfo, probe};
+pub use sync::{OffsetEstimate, SyncError, estimate_offset, estimate_offset_within};
