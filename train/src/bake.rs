@@ -1,0 +1,388 @@
+//! `yakumo-train bake RUN --out CLIP.yk4d`: per frame, evaluate positions, radii and densities,
+//! and distil the view-dependent colour (image blending + SH residual) into a base colour plus a
+//! degree-3 SH residual per point, fitted by weighted least squares over the training cameras'
+//! view directions. Each camera's weight for a point is the point's compositing weight in that
+//! camera's render (Σ over pixels of T·α), so views where the point is hidden do not count. The
+//! baked clip is then read back and rendered at the held-out cameras to measure what baking costs.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::tensor::{Tensor, TensorData};
+use rayon::prelude::*;
+use serde::Serialize;
+use yakumo_core::clip::{ClipHeaderParams, ClipReader, ClipWriter, FramePoints};
+use yakumo_core::render_ref::{NEAR, ViewF32};
+use yakumo_core::sh;
+use yakumo_kernels::{KnnOptions, rasterize_knn};
+
+use crate::eval::{ViewRender, render_view, to_vec, view_metrics};
+use crate::fit::backend::{BackendChoice, BackendTask, dispatch};
+use crate::fit::trainer::{TrainBackend, Trainer};
+use crate::model::point_colors;
+use crate::render::{TRAIN_K, render_points};
+
+/// SH degree of baked clips.
+pub const BAKE_SH_DEGREE: u32 = 3;
+/// Largest magnitude kept for an SH coefficient: colours live in 0..1, so larger values only come
+/// from ill-conditioned fits and would coarsen the clip's per-frame quantisation scale.
+const MAX_REST: f32 = 1.0;
+/// Unknowns per channel of the per-point fit: base + 15 SH coefficients.
+const UNKNOWNS: usize = 16;
+
+/// Arguments of `yakumo-train bake`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct BakeArgs {
+    /// The run directory (from `yakumo-train fit`).
+    pub run: PathBuf,
+    /// The clip to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Ridge weight on the SH coefficients, relative to the point's total view weight.
+    #[arg(long, default_value_t = 0.05)]
+    pub ridge: f64,
+    /// GPU backend.
+    #[arg(long, value_enum, default_value_t = BackendChoice::default_for_build())]
+    pub backend: BackendChoice,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What baking produced and cost.
+#[derive(Clone, Debug, Serialize)]
+pub struct BakeReport {
+    /// The clip.
+    pub clip: PathBuf,
+    /// Frames written.
+    pub frames: usize,
+    /// Points per frame.
+    pub points: usize,
+    /// Clip size in bytes.
+    pub bytes: u64,
+    /// Held-out PSNR of the trained model (dB), when cameras are held out.
+    pub model_psnr: Option<f64>,
+    /// Held-out PSNR of the baked clip as read back (dB).
+    pub baked_psnr: Option<f64>,
+    /// PSNR of the baked renders against the model's renders (dB).
+    pub baked_vs_model_psnr: Option<f64>,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+/// Per-point compositing weight `Σ_pixels T·α` of every point in `view`.
+fn contribution_weights<B: TrainBackend>(
+    positions: &[[f32; 3]],
+    radius: &[f32],
+    density: &[f32],
+    view: &ViewF32,
+    device: &B::Device,
+) -> anyhow::Result<Vec<f32>> {
+    let n = positions.len();
+    let mut centers = vec![0.0f32; 2 * n];
+    let mut depth = vec![-1.0f32; n];
+    let mut r_px = vec![0.0f32; n];
+    for i in 0..n {
+        if let Some([x, y, z, r]) = view.project(positions[i], radius[i]) {
+            centers[2 * i] = x;
+            centers[2 * i + 1] = y;
+            depth[i] = z;
+            r_px[i] = r;
+        }
+    }
+    let options = KnnOptions {
+        height: view.height as usize,
+        width: view.width as usize,
+        k: TRAIN_K,
+        near: NEAR,
+    };
+    let up1 = |v: &[f32]| Tensor::<B::InnerBackend, 1>::from_data(TensorData::new(v.to_vec(), [n]), device);
+    let knn = rasterize_knn(
+        Tensor::from_data(TensorData::new(centers.clone(), [n, 2]), device),
+        up1(&depth),
+        up1(&r_px),
+        options,
+    )?;
+    let ids: Vec<i64> = knn.ids.into_data().convert::<i64>().to_vec().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut weights = vec![0.0f32; n];
+    let w = view.width as usize;
+    for (pixel, layers) in ids.chunks_exact(TRAIN_K).enumerate() {
+        let (u, v) = ((pixel % w) as f32, (pixel / w) as f32);
+        let mut t = 1.0f32;
+        for &id in layers {
+            if id < 0 {
+                break;
+            }
+            let i = id as usize;
+            let d2 = (u - centers[2 * i]).powi(2) + (v - centers[2 * i + 1]).powi(2);
+            let alpha = (density[i] * (1.0 - d2 / (r_px[i] * r_px[i]))).clamp(0.0, 1.0);
+            weights[i] += t * alpha;
+            t *= 1.0 - alpha;
+        }
+    }
+    Ok(weights)
+}
+
+/// Solves the symmetric positive definite system `a·x = b` (16×16, three right-hand sides) by
+/// Cholesky; `None` when `a` is not positive definite.
+fn solve_spd(mut a: [[f64; UNKNOWNS]; UNKNOWNS], mut b: [[f64; 3]; UNKNOWNS]) -> Option<[[f64; 3]; UNKNOWNS]> {
+    for j in 0..UNKNOWNS {
+        let mut d = a[j][j];
+        for k in 0..j {
+            d -= a[j][k] * a[j][k];
+        }
+        if d <= 1e-15 {
+            return None;
+        }
+        let d = d.sqrt();
+        a[j][j] = d;
+        for i in j + 1..UNKNOWNS {
+            let mut s = a[i][j];
+            for k in 0..j {
+                s -= a[i][k] * a[j][k];
+            }
+            a[i][j] = s / d;
+        }
+    }
+    for c in 0..3 {
+        for i in 0..UNKNOWNS {
+            let mut s = b[i][c];
+            for k in 0..i {
+                s -= a[i][k] * b[k][c];
+            }
+            b[i][c] = s / a[i][i];
+        }
+        for i in (0..UNKNOWNS).rev() {
+            let mut s = b[i][c];
+            for k in i + 1..UNKNOWNS {
+                s -= a[k][i] * b[k][c];
+            }
+            b[i][c] = s / a[i][i];
+        }
+    }
+    Some(b)
+}
+
+/// One view's observation of every point: direction from the eye, colour, weight.
+struct Observation {
+    eye: [f32; 3],
+    colors: Vec<f32>,
+    weights: Vec<f32>,
+}
+
+/// Fits base colour and SH rest of point `i` at `p` to the observations (weighted least squares
+/// with a ridge on the SH terms); points no view sees get the unweighted fit.
+fn fit_point(p: [f32; 3], i: usize, obs: &[Observation], ridge: f64) -> ([f32; 3], Vec<f32>) {
+    let total: f64 = obs.iter().map(|o| o.weights[i] as f64).sum();
+    let uniform = total < 1e-6;
+    let mut a = [[0.0f64; UNKNOWNS]; UNKNOWNS];
+    let mut b = [[0.0f64; 3]; UNKNOWNS];
+    let mut basis = [0.0f32; UNKNOWNS];
+    let mut wsum = 0.0;
+    for o in obs {
+        let w = if uniform { 1.0 } else { o.weights[i] as f64 };
+        if w <= 0.0 {
+            continue;
+        }
+        wsum += w;
+        sh::eval_basis(BAKE_SH_DEGREE, [p[0] - o.eye[0], p[1] - o.eye[1], p[2] - o.eye[2]], &mut basis);
+        basis[0] = 1.0;
+        for r in 0..UNKNOWNS {
+            for c in 0..UNKNOWNS {
+                a[r][c] += w * basis[r] as f64 * basis[c] as f64;
+            }
+            for ch in 0..3 {
+                b[r][ch] += w * basis[r] as f64 * o.colors[3 * i + ch] as f64;
+            }
+        }
+    }
+    for (r, row) in a.iter_mut().enumerate() {
+        row[r] += if r == 0 { 1e-9 } else { ridge } * wsum.max(1e-9);
+    }
+    let x = solve_spd(a, b).unwrap_or([[0.0; 3]; UNKNOWNS]);
+    let base = [0, 1, 2].map(|ch| x[0][ch] as f32);
+    let mut rest = vec![0.0f32; 3 * (UNKNOWNS - 1)];
+    for ch in 0..3 {
+        for k in 1..UNKNOWNS {
+            rest[ch * (UNKNOWNS - 1) + k - 1] = (x[k][ch] as f32).clamp(-MAX_REST, MAX_REST);
+        }
+    }
+    (base, rest)
+}
+
+/// Bakes frame index `frame` of the run: geometry and the distilled appearance.
+pub fn bake_frame<B: TrainBackend>(trainer: &mut Trainer<B>, frame: usize, ridge: f64) -> anyhow::Result<FramePoints> {
+    let device = trainer.device().clone();
+    let model = trainer.inference_model();
+    let spec = trainer.run.spec.clone();
+    let geometry = model.geometry(&spec, frame);
+    let positions: Vec<[f32; 3]> = to_vec(geometry.positions.clone())?.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+    let radii = to_vec(geometry.radius.clone())?;
+    let densities = to_vec(geometry.density.clone())?;
+    let cams = trainer.data.cameras().to_vec();
+    let mut obs = Vec::new();
+    for &cam in &trainer.train.clone() {
+        let view = ViewF32::from_camera(&cams[cam]);
+        let ids = crate::data::nearest_sources(&cams, &trainer.train, cams[cam].centre(), None, spec.sources);
+        let sources = trainer.upload_sources::<B::InnerBackend>(&ids, frame, &device)?;
+        let colors = to_vec(point_colors(&model, &spec, &geometry, &sources, &view))?;
+        let weights = contribution_weights::<B>(&positions, &radii, &densities, &view, &device)?;
+        obs.push(Observation {
+            eye: view.eye,
+            colors,
+            weights,
+        });
+    }
+    let fitted: Vec<([f32; 3], Vec<f32>)> = positions.par_iter().enumerate().map(|(i, p)| fit_point(*p, i, &obs, ridge)).collect();
+    let mut out = FramePoints {
+        positions,
+        radii,
+        densities,
+        ..FramePoints::default()
+    };
+    for (base, rest) in fitted {
+        out.colors.push(base);
+        out.sh_rest.extend(rest);
+    }
+    Ok(out)
+}
+
+/// Renders a baked frame into `view` with the training renderer (colours by `yakumo_core::sh`).
+pub fn render_baked<B: TrainBackend>(frame: &FramePoints, view: &ViewF32, device: &B::Device) -> anyhow::Result<ViewRender> {
+    let n = frame.len();
+    let colors: Vec<f32> = (0..n).flat_map(|i| frame.color(i, BAKE_SH_DEGREE, view.eye)).collect();
+    let t2 = |v: Vec<f32>, c: usize| Tensor::<B::InnerBackend, 2>::from_data(TensorData::new(v, [n, c]), device);
+    let t1 = |v: Vec<f32>| Tensor::<B::InnerBackend, 1>::from_data(TensorData::new(v, [n]), device);
+    let out = render_points(
+        t2(frame.positions.iter().flatten().copied().collect(), 3),
+        t1(frame.radii.clone()),
+        t1(frame.densities.clone()),
+        t2(colors, 3),
+        view,
+        TRAIN_K,
+    )?;
+    Ok(ViewRender {
+        width: view.width,
+        height: view.height,
+        rgb: to_vec(out.color)?,
+        alpha: to_vec(out.alpha)?,
+    })
+}
+
+/// Bakes every frame of the run in `trainer` to `clip` and measures the held-out cost.
+pub fn bake<B: TrainBackend>(trainer: &mut Trainer<B>, clip: &Path, ridge: f64) -> anyhow::Result<BakeReport> {
+    let started = Instant::now();
+    let frames = trainer.run.frames.len();
+    let fps = trainer.data.dataset.manifest().fps;
+    let mut writer = ClipWriter::create(clip, ClipHeaderParams::new(fps, BAKE_SH_DEGREE, frames as u32))?;
+    for fi in 0..frames {
+        writer.write_frame(&bake_frame(trainer, fi, ridge)?)?;
+    }
+    writer.finish()?;
+    let bytes = std::fs::metadata(clip).with_context(|| format!("cannot stat {}", clip.display()))?.len();
+
+    let device = trainer.device().clone();
+    let mut reader = ClipReader::open(clip)?;
+    let (mut model_sum, mut baked_sum, mut between_sum, mut count) = (0.0, 0.0, 0.0, 0usize);
+    for fi in 0..frames {
+        let baked = reader.read_frame(fi)?;
+        for cam in trainer.held_out.clone() {
+            let view = ViewF32::from_camera(&trainer.data.cameras()[cam]);
+            let truth = trainer.view(cam, fi)?;
+            let model_render = render_view(trainer, cam, fi)?;
+            let baked_render = render_baked::<B>(&baked, &view, &device)?;
+            model_sum += view_metrics::<B::InnerBackend>(&model_render, &truth, &device)?.psnr;
+            baked_sum += view_metrics::<B::InnerBackend>(&baked_render, &truth, &device)?.psnr;
+            let as_truth = crate::data::ViewImage {
+                width: model_render.width,
+                height: model_render.height,
+                rgb: model_render.rgb.clone(),
+                mask: model_render.alpha.clone(),
+            };
+            between_sum += view_metrics::<B::InnerBackend>(&baked_render, &as_truth, &device)?.psnr;
+            count += 1;
+        }
+    }
+    let mean = |s: f64| (count > 0).then(|| s / count as f64);
+    Ok(BakeReport {
+        clip: clip.to_owned(),
+        frames,
+        points: trainer.run.spec.points,
+        bytes,
+        model_psnr: mean(model_sum),
+        baked_psnr: mean(baked_sum),
+        baked_vs_model_psnr: mean(between_sum),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+struct BakeTask<'a>(&'a BakeArgs);
+
+impl BackendTask for BakeTask<'_> {
+    type Output = BakeReport;
+    fn run<B: TrainBackend>(self, device: B::Device) -> anyhow::Result<BakeReport> {
+        if !(self.0.ridge >= 0.0 && self.0.ridge.is_finite()) {
+            anyhow::bail!("--ridge {} must be a non-negative number", self.0.ridge);
+        }
+        let mut trainer = Trainer::<B>::resume(&self.0.run, device)?;
+        bake(&mut trainer, &self.0.out, self.0.ridge)
+    }
+}
+
+/// Runs `yakumo-train bake`.
+pub fn run(args: &BakeArgs) -> anyhow::Result<()> {
+    let report = dispatch(args.backend, BakeTask(args))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let db = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.2} dB"));
+        println!(
+            "baked {} frames × {} points into {} ({} bytes) in {:.1} s; held-out PSNR: model {}, baked {}, baked vs model {}",
+            report.frames,
+            report.points,
+            report.clip.display(),
+            report.bytes,
+            report.seconds,
+            db(report.model_psnr),
+            db(report.baked_psnr),
+            db(report.baked_vs_model_psnr)
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn least_squares_recovers_an_sh_colour() {
+        // A colour that is exactly base + degree-1 SH: the fit must find it from 40 directions.
+        let p = [0.1f32, -0.2, 0.3];
+        let base = [0.4f32, 0.5, 0.6];
+        let mut rest = vec![0.0f32; 45];
+        rest[0] = 0.1;
+        rest[15 + 2] = -0.05;
+        rest[30 + 1] = 0.08;
+        let obs: Vec<Observation> = (0..40)
+            .map(|k| {
+                let a = k as f32 * 0.7;
+                let eye = [3.0 * a.cos(), 3.0 * a.sin(), (k % 5) as f32 - 2.0];
+                let dir = [p[0] - eye[0], p[1] - eye[1], p[2] - eye[2]];
+                Observation {
+                    eye,
+                    colors: sh::shade(3, base, &rest, dir).to_vec(),
+                    weights: vec![1.0],
+                }
+            })
+            .collect();
+        let (b, r) = fit_point(p, 0, &obs, 1e-6);
+        for ch in 0..3 {
+            assert!((b[ch] - base[ch]).abs() < 2e-3, "base {b:?}");
+        }
+        for (got, want) in r.iter().zip(&rest) {
+            assert!((got - want).abs() < 5e-3, "rest {got} vs {want}");
+        }
+    }
+}

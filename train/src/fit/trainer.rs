@@ -1,0 +1,220 @@
+//! The training loop's state and one iteration: sample a frame, a training camera and its
+//! blending sources, render, compare with the premultiplied image, step every optimizer.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Tensor, TensorData};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use yakumo_core::render_ref::ViewF32;
+use yakumo_kernels::KnnBackend;
+
+use super::checkpoint::{self, CHECKPOINT_FILE, RngState, TrainState};
+use super::config::RunConfig;
+use super::loss::{mse, psnr, soft_iou_loss, ssim};
+use super::optim::Optimizers;
+use crate::data::{ImageCache, TrainDataset, ViewImage, nearest_sources, open_for_training};
+use crate::model::{Model, SourceImage};
+use crate::render::render_model;
+
+/// Backends the trainer runs on: autodiff over a backend with the K-nearest rasteriser.
+pub trait TrainBackend: AutodiffBackend<InnerBackend: KnnBackend> + KnnBackend {}
+
+impl<T> TrainBackend for T
+where
+    T: AutodiffBackend + KnnBackend,
+    T::InnerBackend: KnnBackend,
+{
+}
+
+/// Numbers of one iteration.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepStats {
+    /// Total loss.
+    pub loss: f64,
+    /// Colour MSE.
+    pub mse: f64,
+    /// PSNR of that MSE (dB).
+    pub psnr: f64,
+}
+
+/// A training run in memory.
+pub struct Trainer<B: TrainBackend> {
+    /// The run's description.
+    pub run: RunConfig,
+    /// The dataset.
+    pub data: TrainDataset,
+    /// Indices (into `data.cameras()`) of training cameras.
+    pub train: Vec<usize>,
+    /// Indices of held-out cameras.
+    pub held_out: Vec<usize>,
+    /// The model.
+    pub model: Model<B>,
+    /// The optimizers.
+    pub optim: Optimizers<B>,
+    /// Iteration count and timing.
+    pub state: TrainState,
+    rng: ChaCha8Rng,
+    cache: ImageCache,
+    device: B::Device,
+}
+
+/// Camera indices of `names` in `data`, or an error naming the unknown one.
+pub fn camera_indices(data: &TrainDataset, names: &[String]) -> anyhow::Result<Vec<usize>> {
+    names
+        .iter()
+        .map(|n| {
+            data.cameras()
+                .iter()
+                .position(|c| &c.name == n)
+                .ok_or_else(|| anyhow::anyhow!("camera {n} of the run is not in dataset {}", data.root().display()))
+        })
+        .collect()
+}
+
+/// Uploads a view's premultiplied colour as `[H·W, 3]`.
+pub fn image_tensor<B: burn::tensor::backend::Backend>(view: &ViewImage, device: &B::Device) -> Tensor<B, 2> {
+    let n = (view.width * view.height) as usize;
+    Tensor::from_data(TensorData::new(view.rgb.clone(), [n, 3]), device)
+}
+
+impl<B: TrainBackend> Trainer<B> {
+    /// A fresh run: model from `initial` points (other parameters drawn from the run's seed),
+    /// new optimizers, iteration 0.
+    pub fn new(run: RunConfig, initial: &[Vec<[f32; 3]>], device: B::Device) -> anyhow::Result<Trainer<B>> {
+        B::seed(&device, run.settings.seed);
+        let model = Model::new(&run.spec, initial, &device);
+        let state = TrainState {
+            iteration: 0,
+            rng: RngState::capture(&ChaCha8Rng::seed_from_u64(run.settings.seed)),
+            seconds: 0.0,
+        };
+        Self::assemble(run, model, Optimizers::new(), state, device)
+    }
+
+    /// Continues the run in `dir` from its checkpoint.
+    pub fn resume(dir: &Path, device: B::Device) -> anyhow::Result<Trainer<B>> {
+        let run = RunConfig::read(dir)?;
+        let ck = checkpoint::load::<B>(&dir.join(CHECKPOINT_FILE), &run.spec, &device)?;
+        Self::assemble(run, ck.model, ck.optim, ck.state, device)
+    }
+
+    fn assemble(run: RunConfig, model: Model<B>, optim: Optimizers<B>, state: TrainState, device: B::Device) -> anyhow::Result<Trainer<B>> {
+        let range = (run.frames[0], run.frames[run.frames.len() - 1] + 1);
+        let data = open_for_training(&run.dataset, Some(range), run.held_out_cameras.len())?;
+        let train = camera_indices(&data, &run.train_cameras)?;
+        let held_out = camera_indices(&data, &run.held_out_cameras)?;
+        let rng = state.rng.restore().map_err(|e| anyhow::anyhow!(e))?;
+        let cache = ImageCache::new(run.settings.image_cache);
+        Ok(Trainer {
+            run,
+            data,
+            train,
+            held_out,
+            model,
+            optim,
+            state,
+            rng,
+            cache,
+            device,
+        })
+    }
+
+    /// The device tensors live on.
+    pub fn device(&self) -> &B::Device {
+        &self.device
+    }
+
+    /// Loads (through the cache) the view of camera `cam` at frame index `frame`.
+    pub fn view(&mut self, cam: usize, frame: usize) -> anyhow::Result<Arc<ViewImage>> {
+        Ok(self.cache.get(&self.data, cam, self.run.frames[frame])?)
+    }
+
+    /// Source images for rendering camera `target` at frame index `frame`: the `spec.sources`
+    /// training cameras nearest to it, skipping `target` itself.
+    pub fn eval_sources<C: burn::tensor::backend::Backend>(&mut self, target: usize, frame: usize, device: &C::Device) -> anyhow::Result<Vec<SourceImage<C>>> {
+        let cams = self.data.cameras().to_vec();
+        let ids = nearest_sources(&cams, &self.train, cams[target].centre(), Some(target), self.run.spec.sources);
+        self.upload_sources(&ids, frame, device)
+    }
+
+    /// Uploads the images of cameras `ids` at frame index `frame`.
+    pub fn upload_sources<C: burn::tensor::backend::Backend>(&mut self, ids: &[usize], frame: usize, device: &C::Device) -> anyhow::Result<Vec<SourceImage<C>>> {
+        ids.iter()
+            .map(|&i| {
+                let view = self.view(i, frame)?;
+                Ok(SourceImage {
+                    view: ViewF32::from_camera(&self.data.cameras()[i]),
+                    rgb: image_tensor(&view, device),
+                })
+            })
+            .collect()
+    }
+
+    /// One training iteration; returns its loss and PSNR. A loss that is not finite is an error
+    /// and leaves the parameters untouched.
+    pub fn step(&mut self) -> anyhow::Result<StepStats> {
+        let spec = self.run.spec.clone();
+        let settings = self.run.settings.clone();
+        let frame = self.rng.random_range(0..spec.frames);
+        let target = self.train[self.rng.random_range(0..self.train.len())];
+        let exclude = self.rng.random_bool(settings.exclude_target);
+        let cams = self.data.cameras().to_vec();
+        let mut pool = nearest_sources(&cams, &self.train, cams[target].centre(), exclude.then_some(target), spec.sources + 1);
+        pool.shuffle(&mut self.rng);
+        pool.truncate(spec.sources);
+        pool.sort_unstable();
+
+        let device = self.device.clone();
+        let sources = self.upload_sources::<B>(&pool, frame, &device)?;
+        let image = self.view(target, frame)?;
+        let (w, h) = (image.width as usize, image.height as usize);
+        let target_rgb = Tensor::<B, 3>::from_data(TensorData::new(image.rgb.clone(), [h, w, 3]), &device);
+        let target_mask = Tensor::<B, 2>::from_data(TensorData::new(image.mask.clone(), [h, w]), &device);
+
+        let view = ViewF32::from_camera(&cams[target]);
+        let out = render_model(&self.model, &spec, frame, &view, &sources, settings.k)?;
+        let color_mse = mse(out.color.clone(), target_rgb.clone());
+        let mut loss = color_mse.clone() + soft_iou_loss(out.alpha, target_mask).mul_scalar(settings.mask_weight);
+        if settings.ssim_weight > 0.0 {
+            loss = loss + ssim(out.color, target_rgb).neg().add_scalar(1.0).mul_scalar(settings.ssim_weight);
+        }
+        let values: Vec<f32> = Tensor::cat(vec![loss.clone().detach(), color_mse.detach()], 0)
+            .into_data()
+            .convert::<f32>()
+            .to_vec()
+            .map_err(|e| anyhow::anyhow!("reading the loss back: {e:?}"))?;
+        if !values.iter().all(|v| v.is_finite()) {
+            anyhow::bail!(
+                "the loss is not finite ({}) at iteration {}: training diverged",
+                values[0],
+                self.state.iteration + 1
+            );
+        }
+        let grads = loss.backward();
+        let lr = settings.lr.at(self.state.iteration, settings.iters);
+        self.model = self.optim.step(self.model.clone(), grads, &lr);
+        self.state.iteration += 1;
+        self.state.rng = RngState::capture(&self.rng);
+        Ok(StepStats {
+            loss: values[0] as f64,
+            mse: values[1] as f64,
+            psnr: psnr(values[1] as f64),
+        })
+    }
+
+    /// Writes the checkpoint `RUN/checkpoint.bin` atomically.
+    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        checkpoint::save(&dir.join(CHECKPOINT_FILE), &self.model, &self.optim, &self.state)?;
+        Ok(())
+    }
+
+    /// The model without autodiff, for evaluation.
+    pub fn inference_model(&self) -> Model<B::InnerBackend> {
+        self.model.valid()
+    }
+}
