@@ -113,7 +113,7 @@ impl VideoDecoder {
                 .try_pull_sample(gst::ClockTime::from_mseconds(timeout))
             {
                 return self
-                    .to_frame(&sample)
+                    .make_frame(&sample)
                     .map(Some)
                     .inspect_err(|_| self.stop());
             }
@@ -285,7 +285,7 @@ impl VideoDecoder {
         }
     }
 
-    fn to_frame(&mut self, sample: &gst::Sample) -> Result<Frame, MediaError> {
+    fn make_frame(&mut self, sample: &gst::Sample) -> Result<Frame, MediaError> {
         let bad = |what: &str| pipeline::internal(&self.path, "appsink", what);
         let caps = sample
             .caps()
