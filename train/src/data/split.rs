@@ -34,9 +34,13 @@ impl Holdout {
 impl FromStr for Holdout {
     type Err = String;
 
-    /// `N` (a count) or `CAM[,CAM…]` (camera names).
+    /// `N` (a count, written without leading zeros) or `CAM[,CAM…]` (camera names; a single
+    /// numeric name needs its leading zeros, e.g. `01`, as datasets name cameras).
     fn from_str(s: &str) -> Result<Self, String> {
-        if let Ok(n) = s.trim().parse::<usize>() {
+        let t = s.trim();
+        if let Ok(n) = t.parse::<usize>()
+            && (t == "0" || !t.starts_with('0'))
+        {
             return Ok(Holdout::Count(n));
         }
         let names: Vec<String> = s
