@@ -156,7 +156,7 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
                 video,
                 schedule.shift[c],
                 &schedule.frames,
-                makers.get(c),
+                makers.get(c).map(|m| m.as_ref()),
                 &layout,
             )
         })
@@ -284,7 +284,7 @@ fn write_camera(
     video: &CameraVideo,
     shift: u64,
     frames: &[u32],
-    maker: Option<&Box<dyn MaskMaker>>,
+    maker: Option<&dyn MaskMaker>,
     layout: &DatasetLayout,
 ) -> Result<(), RunError> {
     let started = Instant::now();

@@ -6,7 +6,7 @@
 //! recording than the reference (first) camera, so its frame `j` shows reference time
 //! `offset_c + j / fps`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use rayon::prelude::*;
@@ -144,9 +144,9 @@ fn audio_offsets(videos: &[PathBuf], max_offset_s: f64) -> Result<Offsets, RunEr
 
 /// Recording start of a video in seconds since 1970: its date-time tag plus its first frame's
 /// presentation time.
-fn recording_start(path: &PathBuf, info: &MediaInfo) -> Result<f64, RunError> {
+fn recording_start(path: &Path, info: &MediaInfo) -> Result<f64, RunError> {
     let missing = |reason: String| RunError::NoTimestamp {
-        path: path.clone(),
+        path: path.to_path_buf(),
         reason,
     };
     let tag = info
