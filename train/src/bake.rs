@@ -97,14 +97,21 @@ fn contribution_weights<B: TrainBackend>(
         k: TRAIN_K,
         near: NEAR,
     };
-    let up1 = |v: &[f32]| Tensor::<B::InnerBackend, 1>::from_data(TensorData::new(v.to_vec(), [n]), device);
+    let up1 = |v: &[f32]| {
+        Tensor::<B::InnerBackend, 1>::from_data(TensorData::new(v.to_vec(), [n]), device)
+    };
     let knn = rasterize_knn(
         Tensor::from_data(TensorData::new(centers.clone(), [n, 2]), device),
         up1(&depth),
         up1(&r_px),
         options,
     )?;
-    let ids: Vec<i64> = knn.ids.into_data().convert::<i64>().to_vec().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let ids: Vec<i64> = knn
+        .ids
+        .into_data()
+        .convert::<i64>()
+        .to_vec()
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut weights = vec![0.0f32; n];
     let w = view.width as usize;
     for (pixel, layers) in ids.chunks_exact(TRAIN_K).enumerate() {
@@ -126,7 +133,10 @@ fn contribution_weights<B: TrainBackend>(
 
 /// Solves the symmetric positive definite system `a·x = b` (16×16, three right-hand sides) by
 /// Cholesky; `None` when `a` is not positive definite.
-fn solve_spd(mut a: [[f64; UNKNOWNS]; UNKNOWNS], mut b: [[f64; 3]; UNKNOWNS]) -> Option<[[f64; 3]; UNKNOWNS]> {
+fn solve_spd(
+    mut a: [[f64; UNKNOWNS]; UNKNOWNS],
+    mut b: [[f64; 3]; UNKNOWNS],
+) -> Option<[[f64; 3]; UNKNOWNS]> {
     for j in 0..UNKNOWNS {
         let mut d = a[j][j];
         for k in 0..j {
@@ -186,7 +196,11 @@ fn fit_point(p: [f32; 3], i: usize, obs: &[Observation], ridge: f64) -> ([f32; 3
             continue;
         }
         wsum += w;
-        sh::eval_basis(BAKE_SH_DEGREE, [p[0] - o.eye[0], p[1] - o.eye[1], p[2] - o.eye[2]], &mut basis);
+        sh::eval_basis(
+            BAKE_SH_DEGREE,
+            [p[0] - o.eye[0], p[1] - o.eye[1], p[2] - o.eye[2]],
+            &mut basis,
+        );
         basis[0] = 1.0;
         for r in 0..UNKNOWNS {
             for c in 0..UNKNOWNS {
@@ -212,19 +226,32 @@ fn fit_point(p: [f32; 3], i: usize, obs: &[Observation], ridge: f64) -> ([f32; 3
 }
 
 /// Bakes frame index `frame` of the run: geometry and the distilled appearance.
-pub fn bake_frame<B: TrainBackend>(trainer: &mut Trainer<B>, frame: usize, ridge: f64) -> anyhow::Result<FramePoints> {
+pub fn bake_frame<B: TrainBackend>(
+    trainer: &mut Trainer<B>,
+    frame: usize,
+    ridge: f64,
+) -> anyhow::Result<FramePoints> {
     let device = trainer.device().clone();
     let model = trainer.inference_model();
     let spec = trainer.run.spec.clone();
     let geometry = model.geometry(&spec, frame);
-    let positions: Vec<[f32; 3]> = to_vec(geometry.positions.clone())?.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+    let positions: Vec<[f32; 3]> = to_vec(geometry.positions.clone())?
+        .chunks_exact(3)
+        .map(|c| [c[0], c[1], c[2]])
+        .collect();
     let radii = to_vec(geometry.radius.clone())?;
     let densities = to_vec(geometry.density.clone())?;
     let cams = trainer.data.cameras().to_vec();
     let mut obs = Vec::new();
     for &cam in &trainer.train.clone() {
         let view = ViewF32::from_camera(&cams[cam]);
-        let ids = crate::data::nearest_sources(&cams, &trainer.train, cams[cam].centre(), None, spec.sources);
+        let ids = crate::data::nearest_sources(
+            &cams,
+            &trainer.train,
+            cams[cam].centre(),
+            None,
+            spec.sources,
+        );
         let sources = trainer.upload_sources::<B::InnerBackend>(&ids, frame, &device)?;
         let colors = to_vec(point_colors(&model, &spec, &geometry, &sources, &view))?;
         let weights = contribution_weights::<B>(&positions, &radii, &densities, &view, &device)?;
@@ -234,7 +261,11 @@ pub fn bake_frame<B: TrainBackend>(trainer: &mut Trainer<B>, frame: usize, ridge
             weights,
         });
     }
-    let fitted: Vec<([f32; 3], Vec<f32>)> = positions.par_iter().enumerate().map(|(i, p)| fit_point(*p, i, &obs, ridge)).collect();
+    let fitted: Vec<([f32; 3], Vec<f32>)> = positions
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| fit_point(*p, i, &obs, ridge))
+        .collect();
     let mut out = FramePoints {
         positions,
         radii,
@@ -249,10 +280,18 @@ pub fn bake_frame<B: TrainBackend>(trainer: &mut Trainer<B>, frame: usize, ridge
 }
 
 /// Renders a baked frame into `view` with the training renderer (colours by `yakumo_core::sh`).
-pub fn render_baked<B: TrainBackend>(frame: &FramePoints, view: &ViewF32, device: &B::Device) -> anyhow::Result<ViewRender> {
+pub fn render_baked<B: TrainBackend>(
+    frame: &FramePoints,
+    view: &ViewF32,
+    device: &B::Device,
+) -> anyhow::Result<ViewRender> {
     let n = frame.len();
-    let colors: Vec<f32> = (0..n).flat_map(|i| frame.color(i, BAKE_SH_DEGREE, view.eye)).collect();
-    let t2 = |v: Vec<f32>, c: usize| Tensor::<B::InnerBackend, 2>::from_data(TensorData::new(v, [n, c]), device);
+    let colors: Vec<f32> = (0..n)
+        .flat_map(|i| frame.color(i, BAKE_SH_DEGREE, view.eye))
+        .collect();
+    let t2 = |v: Vec<f32>, c: usize| {
+        Tensor::<B::InnerBackend, 2>::from_data(TensorData::new(v, [n, c]), device)
+    };
     let t1 = |v: Vec<f32>| Tensor::<B::InnerBackend, 1>::from_data(TensorData::new(v, [n]), device);
     let out = render_points(
         t2(frame.positions.iter().flatten().copied().collect(), 3),
@@ -271,16 +310,25 @@ pub fn render_baked<B: TrainBackend>(frame: &FramePoints, view: &ViewF32, device
 }
 
 /// Bakes every frame of the run in `trainer` to `clip` and measures the held-out cost.
-pub fn bake<B: TrainBackend>(trainer: &mut Trainer<B>, clip: &Path, ridge: f64) -> anyhow::Result<BakeReport> {
+pub fn bake<B: TrainBackend>(
+    trainer: &mut Trainer<B>,
+    clip: &Path,
+    ridge: f64,
+) -> anyhow::Result<BakeReport> {
     let started = Instant::now();
     let frames = trainer.run.frames.len();
     let fps = trainer.data.dataset.manifest().fps;
-    let mut writer = ClipWriter::create(clip, ClipHeaderParams::new(fps, BAKE_SH_DEGREE, frames as u32))?;
+    let mut writer = ClipWriter::create(
+        clip,
+        ClipHeaderParams::new(fps, BAKE_SH_DEGREE, frames as u32),
+    )?;
     for fi in 0..frames {
         writer.write_frame(&bake_frame(trainer, fi, ridge)?)?;
     }
     writer.finish()?;
-    let bytes = std::fs::metadata(clip).with_context(|| format!("cannot stat {}", clip.display()))?.len();
+    let bytes = std::fs::metadata(clip)
+        .with_context(|| format!("cannot stat {}", clip.display()))?
+        .len();
 
     let device = trainer.device().clone();
     let mut reader = ClipReader::open(clip)?;

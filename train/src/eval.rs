@@ -41,7 +41,11 @@ pub struct ViewMetrics {
 
 /// Renders camera `cam` at frame index `frame` with the run's model (no autodiff), blending the
 /// training cameras nearest to it.
-pub fn render_view<B: TrainBackend>(trainer: &mut Trainer<B>, cam: usize, frame: usize) -> anyhow::Result<ViewRender> {
+pub fn render_view<B: TrainBackend>(
+    trainer: &mut Trainer<B>,
+    cam: usize,
+    frame: usize,
+) -> anyhow::Result<ViewRender> {
     let device = trainer.device().clone();
     let sources = trainer.eval_sources::<B::InnerBackend>(cam, frame, &device)?;
     let model = trainer.inference_model();
@@ -57,14 +61,29 @@ pub fn render_view<B: TrainBackend>(trainer: &mut Trainer<B>, cam: usize, frame:
 }
 
 /// Reads a tensor back as f32.
-pub fn to_vec<B: burn::tensor::backend::Backend, const D: usize>(t: Tensor<B, D>) -> anyhow::Result<Vec<f32>> {
-    t.into_data().convert::<f32>().to_vec().map_err(|e| anyhow::anyhow!("reading a tensor back: {e:?}"))
+pub fn to_vec<B: burn::tensor::backend::Backend, const D: usize>(
+    t: Tensor<B, D>,
+) -> anyhow::Result<Vec<f32>> {
+    t.into_data()
+        .convert::<f32>()
+        .to_vec()
+        .map_err(|e| anyhow::anyhow!("reading a tensor back: {e:?}"))
 }
 
 /// PSNR, SSIM (computed on `device`) and mask IoU of `render` against `truth`.
-pub fn view_metrics<B: burn::tensor::backend::Backend>(render: &ViewRender, truth: &ViewImage, device: &B::Device) -> anyhow::Result<ViewMetrics> {
+pub fn view_metrics<B: burn::tensor::backend::Backend>(
+    render: &ViewRender,
+    truth: &ViewImage,
+    device: &B::Device,
+) -> anyhow::Result<ViewMetrics> {
     let (w, h) = (render.width as usize, render.height as usize);
-    let err: f64 = render.rgb.iter().zip(&truth.rgb).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>() / render.rgb.len() as f64;
+    let err: f64 = render
+        .rgb
+        .iter()
+        .zip(&truth.rgb)
+        .map(|(a, b)| ((a - b) as f64).powi(2))
+        .sum::<f64>()
+        / render.rgb.len() as f64;
     let t = |v: &[f32]| Tensor::<B, 3>::from_data(TensorData::new(v.to_vec(), [h, w, 3]), device);
     let s = to_vec(ssim(t(&render.rgb), t(&truth.rgb)))?[0] as f64;
     Ok(ViewMetrics {
@@ -75,20 +94,29 @@ pub fn view_metrics<B: burn::tensor::backend::Backend>(render: &ViewRender, trut
 }
 
 /// Writes RGB images of equal size side by side as one PNG, atomically.
-pub fn write_side_by_side(path: &Path, width: u32, height: u32, images: &[&[f32]]) -> anyhow::Result<()> {
+pub fn write_side_by_side(
+    path: &Path,
+    width: u32,
+    height: u32,
+    images: &[&[f32]],
+) -> anyhow::Result<()> {
     let (w, h) = (width as usize, height as usize);
     let mut out = image::RgbImage::new(width * images.len() as u32, height);
     for (i, img) in images.iter().enumerate() {
         for y in 0..h {
             for x in 0..w {
                 let p = &img[(y * w + x) * 3..(y * w + x) * 3 + 3];
-                let px = image::Rgb([0, 1, 2].map(|c| (p[c].clamp(0.0, 1.0) * 255.0).round() as u8));
+                let px =
+                    image::Rgb([0, 1, 2].map(|c| (p[c].clamp(0.0, 1.0) * 255.0).round() as u8));
                 out.put_pixel((i * w + x) as u32, y as u32, px);
             }
         }
     }
     let mut bytes = Vec::new();
-    out.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)?;
+    out.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )?;
     write_atomic(path, &bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
@@ -135,7 +163,10 @@ pub struct EvalReport {
 
 /// Evaluates the held-out cameras of the run in `trainer` at every frame; with `png_dir`, writes
 /// `<frame:06>_<cam>.png` there (render | truth).
-pub fn evaluate<B: TrainBackend>(trainer: &mut Trainer<B>, png_dir: Option<&Path>) -> anyhow::Result<EvalReport> {
+pub fn evaluate<B: TrainBackend>(
+    trainer: &mut Trainer<B>,
+    png_dir: Option<&Path>,
+) -> anyhow::Result<EvalReport> {
     if trainer.held_out.is_empty() {
         anyhow::bail!("the run holds out no camera: nothing to evaluate (train with --holdout N)");
     }
@@ -150,11 +181,18 @@ pub fn evaluate<B: TrainBackend>(trainer: &mut Trainer<B>, png_dir: Option<&Path
             let name = trainer.data.cameras()[cam].name.clone();
             if let Some(dir) = png_dir {
                 let path = dir.join(format!("{:06}_{name}.png", trainer.run.frames[fi]));
-                write_side_by_side(&path, render.width, render.height, &[&render.rgb, &truth.rgb])?;
+                write_side_by_side(
+                    &path,
+                    render.width,
+                    render.height,
+                    &[&render.rgb, &truth.rgb],
+                )?;
             }
             views.push((name, m));
         }
-        let mean = |f: fn(&ViewMetrics) -> f64| views.iter().map(|(_, m)| f(m)).sum::<f64>() / views.len() as f64;
+        let mean = |f: fn(&ViewMetrics) -> f64| {
+            views.iter().map(|(_, m)| f(m)).sum::<f64>() / views.len() as f64
+        };
         frames.push(FrameReport {
             frame: trainer.run.frames[fi],
             psnr: mean(|m| m.psnr),
@@ -189,7 +227,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         for f in &report.frames {
-            println!("frame {:06}: PSNR {:.2} dB, SSIM {:.4}, mask IoU {:.4}", f.frame, f.psnr, f.ssim, f.iou);
+            println!(
+                "frame {:06}: PSNR {:.2} dB, SSIM {:.4}, mask IoU {:.4}",
+                f.frame, f.psnr, f.ssim, f.iou
+            );
         }
         println!(
             "overall: PSNR {:.2} dB, SSIM {:.4}, mask IoU {:.4} (side-by-side images in {})",

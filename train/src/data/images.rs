@@ -25,7 +25,11 @@ pub struct ViewImage {
 }
 
 /// Decodes `image_path` and `mask_path` for `camera` and removes its lens distortion.
-pub fn load_view(camera: &Camera, image_path: &Path, mask_path: &Path) -> Result<ViewImage, DataError> {
+pub fn load_view(
+    camera: &Camera,
+    image_path: &Path,
+    mask_path: &Path,
+) -> Result<ViewImage, DataError> {
     let bad = |path: &Path, reason: String| DataError::BadImage {
         path: path.to_owned(),
         reason,
@@ -37,7 +41,10 @@ pub fn load_view(camera: &Camera, image_path: &Path, mask_path: &Path) -> Result
         .map_err(|e| bad(mask_path, e.to_string()))?
         .into_luma8();
     let size = (camera.width, camera.height);
-    for (path, got) in [(image_path, rgb.dimensions()), (mask_path, mask.dimensions())] {
+    for (path, got) in [
+        (image_path, rgb.dimensions()),
+        (mask_path, mask.dimensions()),
+    ] {
         if got != size {
             return Err(bad(
                 path,
@@ -110,7 +117,12 @@ impl ImageCache {
     }
 
     /// The view of camera `camera` (index into `data.cameras()`) at `frame`, loading it on a miss.
-    pub fn get(&mut self, data: &TrainDataset, camera: usize, frame: u32) -> Result<Arc<ViewImage>, DataError> {
+    pub fn get(
+        &mut self,
+        data: &TrainDataset,
+        camera: usize,
+        frame: u32,
+    ) -> Result<Arc<ViewImage>, DataError> {
         let key = (camera, frame);
         if let Some(view) = self.entries.get(&key).cloned() {
             self.order.retain(|k| *k != key);
@@ -152,7 +164,15 @@ mod tests {
 
     #[test]
     fn undistortion_inverts_the_lens_model() {
-        let mut cam = Camera::look_at("c", (48, 40), (40.0, 40.0), (23.5, 19.5), DVec3::new(0.0, 0.0, -2.0), DVec3::ZERO, -DVec3::Y);
+        let mut cam = Camera::look_at(
+            "c",
+            (48, 40),
+            (40.0, 40.0),
+            (23.5, 19.5),
+            DVec3::new(0.0, 0.0, -2.0),
+            DVec3::ZERO,
+            -DVec3::Y,
+        );
         cam.dist = Distortion::from_array([-0.2, 0.05, 0.001, -0.002, 0.0]);
         // A smooth pattern defined on undistorted pixel coordinates, rendered through the lens.
         let pattern = |p: DVec2| ((p.x * 0.2).sin() * (p.y * 0.15).cos()) as f32;
@@ -160,7 +180,9 @@ mod tests {
         let mut distorted = vec![0.0f32; w * h];
         for v in 0..h {
             for u in 0..w {
-                let n = cam.dist.undistort(cam.pixel_to_normalised(DVec2::new(u as f64, v as f64)));
+                let n = cam
+                    .dist
+                    .undistort(cam.pixel_to_normalised(DVec2::new(u as f64, v as f64)));
                 distorted[v * w + u] = pattern(cam.normalised_to_pixel(n));
             }
         }

@@ -49,7 +49,9 @@ impl FromStr for Holdout {
             .filter(|n| !n.is_empty())
             .collect();
         if names.is_empty() {
-            return Err(format!("`{s}` is neither a count nor a list of camera names"));
+            return Err(format!(
+                "`{s}` is neither a count nor a list of camera names"
+            ));
         }
         Ok(Holdout::Cameras(names))
     }
@@ -80,7 +82,10 @@ impl Split {
                 .map(|name| {
                     cameras.iter().position(|c| &c.name == name).ok_or_else(|| {
                         let known: Vec<&str> = cameras.iter().map(|c| c.name.as_str()).collect();
-                        format!("held-out camera {name} is not in the dataset ({})", known.join(", "))
+                        format!(
+                            "held-out camera {name} is not in the dataset ({})",
+                            known.join(", ")
+                        )
                     })
                 })
                 .collect::<Result<_, _>>()?,
@@ -147,8 +152,17 @@ mod tests {
         let cams = ring(8);
         let all: Vec<usize> = (0..8).collect();
         let near = nearest_sources(&cams, &all, cams[2].centre(), Some(2), 3);
-        assert_eq!(near[0..2].iter().copied().collect::<std::collections::BTreeSet<_>>(), [1, 3].into());
+        assert_eq!(
+            near[0..2]
+                .iter()
+                .copied()
+                .collect::<std::collections::BTreeSet<_>>(),
+            [1, 3].into()
+        );
         assert!(near[2] == 0 || near[2] == 4);
-        assert_eq!(nearest_sources(&cams, &all, cams[2].centre(), None, 1), vec![2]);
+        assert_eq!(
+            nearest_sources(&cams, &all, cams[2].centre(), None, 1),
+            vec![2]
+        );
     }
 }

@@ -97,7 +97,11 @@ impl TrainDataset {
     pub fn mask_path(&self, camera: &str, frame: u32) -> PathBuf {
         let png = self.dataset.mask_path(camera, frame);
         let jpg = png.with_extension("jpg");
-        if !png.is_file() && jpg.is_file() { jpg } else { png }
+        if !png.is_file() && jpg.is_file() {
+            jpg
+        } else {
+            png
+        }
     }
 }
 
@@ -192,7 +196,11 @@ fn check_camera(root: &Path, cam: &Camera) -> Result<(), DataError> {
     };
     let k = cam.k.to_cols_array();
     let r = cam.r.to_cols_array();
-    let finite = k.iter().chain(&r).chain(&cam.t.to_array()).all(|v| v.is_finite())
+    let finite = k
+        .iter()
+        .chain(&r)
+        .chain(&cam.t.to_array())
+        .all(|v| v.is_finite())
         && cam.dist.to_array().iter().all(|v| v.is_finite());
     if !finite {
         return Err(bad("calibration has non-finite values".into()));

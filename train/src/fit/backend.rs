@@ -18,7 +18,11 @@ pub enum BackendChoice {
 impl BackendChoice {
     /// CUDA when this build has it, wgpu otherwise.
     pub fn default_for_build() -> BackendChoice {
-        if cfg!(feature = "cuda") { BackendChoice::Cuda } else { BackendChoice::Wgpu }
+        if cfg!(feature = "cuda") {
+            BackendChoice::Cuda
+        } else {
+            BackendChoice::Wgpu
+        }
     }
 }
 
@@ -43,6 +47,8 @@ pub fn dispatch<T: BackendTask>(choice: BackendChoice, task: T) -> anyhow::Resul
         #[cfg(feature = "cuda")]
         BackendChoice::Cuda => task.run::<CudaTrain>(Default::default()),
         #[cfg(not(feature = "cuda"))]
-        BackendChoice::Cuda => anyhow::bail!("this build of yakumo-train has no CUDA backend (built without the `cuda` feature); use --backend wgpu"),
+        BackendChoice::Cuda => anyhow::bail!(
+            "this build of yakumo-train has no CUDA backend (built without the `cuda` feature); use --backend wgpu"
+        ),
     }
 }

@@ -70,7 +70,10 @@ impl RngState {
     /// Rebuilds the RNG.
     pub fn restore(&self) -> Result<ChaCha8Rng, String> {
         use rand::SeedableRng;
-        let pos: u128 = self.word_pos.parse().map_err(|_| format!("bad RNG position {}", self.word_pos))?;
+        let pos: u128 = self
+            .word_pos
+            .parse()
+            .map_err(|_| format!("bad RNG position {}", self.word_pos))?;
         let mut rng = ChaCha8Rng::from_seed(self.seed);
         rng.set_stream(self.stream);
         rng.set_word_pos(pos);
@@ -103,10 +106,19 @@ struct CheckpointHeader {
     blobs: Vec<BlobInfo>,
 }
 
-const BLOB_NAMES: [&str; 6] = ["model", "adam.positions", "adam.grid", "adam.geometry", "adam.blend", "adam.sh"];
+const BLOB_NAMES: [&str; 6] = [
+    "model",
+    "adam.positions",
+    "adam.grid",
+    "adam.geometry",
+    "adam.blend",
+    "adam.sh",
+];
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// Writes the checkpoint of `model`, `optim` and `state` to `path` atomically.
@@ -121,7 +133,8 @@ pub fn save<B: AutodiffBackend>(
         message,
     };
     let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
-    let model_bytes = Recorder::<B>::record(&recorder, model.clone().into_record(), ()).map_err(|e| invalid(e.to_string()))?;
+    let model_bytes = Recorder::<B>::record(&recorder, model.clone().into_record(), ())
+        .map_err(|e| invalid(e.to_string()))?;
     let mut blobs = vec![model_bytes];
     blobs.extend(optim.to_bytes().map_err(invalid)?);
     let header = CheckpointHeader {
@@ -164,7 +177,11 @@ pub struct Checkpoint<B: AutodiffBackend> {
 }
 
 /// Reads the checkpoint at `path` for a model described by `spec`.
-pub fn load<B: AutodiffBackend>(path: &Path, spec: &ModelSpec, device: &B::Device) -> Result<Checkpoint<B>, CheckpointError> {
+pub fn load<B: AutodiffBackend>(
+    path: &Path,
+    spec: &ModelSpec,
+    device: &B::Device,
+) -> Result<Checkpoint<B>, CheckpointError> {
     let invalid = |message: String| CheckpointError::Invalid {
         path: path.to_owned(),
         message,
@@ -178,34 +195,52 @@ pub fn load<B: AutodiffBackend>(path: &Path, spec: &ModelSpec, device: &B::Devic
     }
     let version = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes"));
     if version != VERSION {
-        return Err(invalid(format!("checkpoint version {version}, expected {VERSION}")));
+        return Err(invalid(format!(
+            "checkpoint version {version}, expected {VERSION}"
+        )));
     }
     let header_len = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
     if header_len > MAX_HEADER || 16 + header_len > bytes.len() as u64 {
-        return Err(invalid(format!("header length {header_len} does not fit the file")));
+        return Err(invalid(format!(
+            "header length {header_len} does not fit the file"
+        )));
     }
     let end = 16 + header_len as usize;
-    let header: CheckpointHeader = serde_json::from_slice(&bytes[16..end]).map_err(|e| invalid(format!("bad header: {e}")))?;
+    let header: CheckpointHeader =
+        serde_json::from_slice(&bytes[16..end]).map_err(|e| invalid(format!("bad header: {e}")))?;
     if header.blobs.len() != BLOB_NAMES.len() {
-        return Err(invalid(format!("{} blobs, expected {}", header.blobs.len(), BLOB_NAMES.len())));
+        return Err(invalid(format!(
+            "{} blobs, expected {}",
+            header.blobs.len(),
+            BLOB_NAMES.len()
+        )));
     }
     let mut offset = end;
     let mut blobs = Vec::new();
     for info in &header.blobs {
-        let stop = (offset as u64).checked_add(info.len).filter(|&s| s <= bytes.len() as u64);
+        let stop = (offset as u64)
+            .checked_add(info.len)
+            .filter(|&s| s <= bytes.len() as u64);
         let Some(stop) = stop else {
-            return Err(invalid(format!("blob {} runs past the end of the file", info.name)));
+            return Err(invalid(format!(
+                "blob {} runs past the end of the file",
+                info.name
+            )));
         };
         let blob = &bytes[offset..stop as usize];
         if fnv1a(blob) != info.fnv {
-            return Err(invalid(format!("blob {} is damaged (checksum mismatch)", info.name)));
+            return Err(invalid(format!(
+                "blob {} is damaged (checksum mismatch)",
+                info.name
+            )));
         }
         blobs.push(blob.to_vec());
         offset = stop as usize;
     }
     let zeros = vec![vec![[0.0f32; 3]; spec.points]; spec.frames];
     let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
-    let record = Recorder::<B>::load(&recorder, blobs[0].clone(), device).map_err(|e| invalid(format!("model: {e}")))?;
+    let record = Recorder::<B>::load(&recorder, blobs[0].clone(), device)
+        .map_err(|e| invalid(format!("model: {e}")))?;
     let model = Model::<B>::new(spec, &zeros, device).load_record(record);
     let optim = Optimizers::from_bytes(&blobs[1..], device).map_err(invalid)?;
     Ok(Checkpoint {

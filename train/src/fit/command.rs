@@ -88,7 +88,11 @@ pub struct FitArgs {
 
 /// Parses `A..B`, `A..=B` or `N` into `[A, B)`.
 fn parse_frames(s: &str) -> Result<(u32, u32), String> {
-    let num = |t: &str| t.trim().parse::<u32>().map_err(|_| format!("`{t}` is not a frame number"));
+    let num = |t: &str| {
+        t.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("`{t}` is not a frame number"))
+    };
     let (a, b) = if let Some((a, b)) = s.split_once("..=") {
         (num(a)?, num(b)?.saturating_add(1))
     } else if let Some((a, b)) = s.split_once("..") {
@@ -153,15 +157,25 @@ fn prepare(args: &FitArgs) -> anyhow::Result<(RunConfig, Vec<Vec<[f32; 3]>>)> {
         anyhow::bail!("--grid resolutions must be at least 2, got {:?}", args.grid);
     }
     let data = open_for_training(&args.dataset, args.frames, args.holdout.len())?;
-    let split = Split::new(data.cameras(), &args.holdout).map_err(|e| anyhow::anyhow!("--holdout: {e}"))?;
-    let names = |ids: &[usize]| ids.iter().map(|&i| data.cameras()[i].name.clone()).collect::<Vec<_>>();
-    let points_dir = args.points.clone().unwrap_or_else(|| args.out.join("points"));
+    let split =
+        Split::new(data.cameras(), &args.holdout).map_err(|e| anyhow::anyhow!("--holdout: {e}"))?;
+    let names = |ids: &[usize]| {
+        ids.iter()
+            .map(|&i| data.cameras()[i].name.clone())
+            .collect::<Vec<_>>()
+    };
+    let points_dir = args
+        .points
+        .clone()
+        .unwrap_or_else(|| args.out.join("points"));
     let carve = CarveChoice {
         voxel: args.voxel,
         points: args.n_points.unwrap_or(262_144),
     };
     let clouds = load_or_carve(&data, &points_dir, carve)?;
-    let n = args.n_points.unwrap_or_else(|| clouds.iter().map(Vec::len).min().unwrap_or(0));
+    let n = args
+        .n_points
+        .unwrap_or_else(|| clouds.iter().map(Vec::len).min().unwrap_or(0));
     let spacing = mean_spacing(&clouds[0]).max(1e-6);
     let clouds = resample(clouds, n, 0.25 * spacing, args.seed);
     let spacing = mean_spacing(&clouds[0]).max(1e-6);
@@ -210,10 +224,14 @@ impl BackendTask for FitTask<'_> {
             Trainer::<B>::resume(&args.out, device)?
         } else {
             if args.out.join(CHECKPOINT_FILE).is_file() {
-                anyhow::bail!("{} already holds a run; pass --resume to continue it", args.out.display());
+                anyhow::bail!(
+                    "{} already holds a run; pass --resume to continue it",
+                    args.out.display()
+                );
             }
             let (run, clouds) = prepare(args)?;
-            std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+            std::fs::create_dir_all(&args.out)
+                .with_context(|| format!("cannot create {}", args.out.display()))?;
             run.write(&args.out)?;
             let trainer = Trainer::<B>::new(run, &clouds, device)?;
             trainer.save(&args.out)?;
@@ -235,7 +253,10 @@ fn log_metrics(path: &Path, value: &serde_json::Value) -> anyhow::Result<()> {
 
 /// Held-out PSNR at the first frame (mean over held-out cameras); with `png`, the first camera's
 /// render | truth is written there.
-fn heldout_psnr<B: TrainBackend>(trainer: &mut Trainer<B>, png: Option<&Path>) -> anyhow::Result<Option<f64>> {
+fn heldout_psnr<B: TrainBackend>(
+    trainer: &mut Trainer<B>,
+    png: Option<&Path>,
+) -> anyhow::Result<Option<f64>> {
     if trainer.held_out.is_empty() {
         return Ok(None);
     }
@@ -246,18 +267,28 @@ fn heldout_psnr<B: TrainBackend>(trainer: &mut Trainer<B>, png: Option<&Path>) -
         let truth = trainer.view(cam, 0)?;
         sum += view_metrics::<B::InnerBackend>(&render, &truth, &device)?.psnr;
         if let (0, Some(path)) = (i, png) {
-            write_side_by_side(path, render.width, render.height, &[&render.rgb, &truth.rgb])?;
+            write_side_by_side(
+                path,
+                render.width,
+                render.height,
+                &[&render.rgb, &truth.rgb],
+            )?;
         }
     }
     Ok(Some(sum / trainer.held_out.len() as f64))
 }
 
-fn train_loop<B: TrainBackend>(trainer: &mut Trainer<B>, args: &FitArgs) -> anyhow::Result<FitSummary> {
+fn train_loop<B: TrainBackend>(
+    trainer: &mut Trainer<B>,
+    args: &FitArgs,
+) -> anyhow::Result<FitSummary> {
     let out = &args.out;
     let metrics = out.join("metrics.jsonl");
     let total = trainer.run.settings.iters;
     let start_iter = trainer.state.iteration;
-    let stop_at = args.stop_after.map_or(total, |n| (start_iter + n).min(total));
+    let stop_at = args
+        .stop_after
+        .map_or(total, |n| (start_iter + n).min(total));
     let flag = interrupted();
     let bar = if args.quiet || args.json {
         ProgressBar::hidden()
@@ -265,7 +296,10 @@ fn train_loop<B: TrainBackend>(trainer: &mut Trainer<B>, args: &FitArgs) -> anyh
         ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
     };
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed_precise} < {eta_precise}]").expect("valid template"),
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} {msg} [{elapsed_precise} < {eta_precise}]",
+        )
+        .expect("valid template"),
     );
     bar.set_position(start_iter);
     let started = Instant::now();
@@ -293,7 +327,10 @@ fn train_loop<B: TrainBackend>(trainer: &mut Trainer<B>, args: &FitArgs) -> anyh
         }
         let rate = (it - start_iter) as f64 / started.elapsed().as_secs_f64().max(1e-9);
         bar.set_position(it);
-        bar.set_message(format!("loss {:.5} PSNR {:.2} dB {:.1} it/s", stats.loss, stats.psnr, rate));
+        bar.set_message(format!(
+            "loss {:.5} PSNR {:.2} dB {:.1} it/s",
+            stats.loss, stats.psnr, rate
+        ));
         if it % 50 == 0 || it == stop_at {
             log_metrics(
                 &metrics,
@@ -303,7 +340,10 @@ fn train_loop<B: TrainBackend>(trainer: &mut Trainer<B>, args: &FitArgs) -> anyh
         if args.preview_every > 0 && it % args.preview_every == 0 {
             let png = out.join("previews").join(format!("{it:08}.png"));
             if let Some(p) = heldout_psnr(trainer, Some(&png))? {
-                log_metrics(&metrics, &serde_json::json!({"iteration": it, "heldout_psnr": p}))?;
+                log_metrics(
+                    &metrics,
+                    &serde_json::json!({"iteration": it, "heldout_psnr": p}),
+                )?;
             }
         }
         if last_checkpoint.elapsed().as_secs_f64() > args.checkpoint_minutes * 60.0 {
@@ -345,12 +385,19 @@ pub fn run(args: &FitArgs) -> anyhow::Result<()> {
     } else {
         println!(
             "{} at iteration {}/{}: loss {:.5}, train PSNR {:.2} dB{}, {:.2} it/s; checkpoint in {}",
-            if summary.interrupted { "stopped" } else { "finished" },
+            if summary.interrupted {
+                "stopped"
+            } else {
+                "finished"
+            },
             summary.iteration,
             summary.total_iterations,
             summary.loss,
             summary.train_psnr,
-            summary.heldout_psnr.map(|p| format!(", held-out PSNR {p:.2} dB")).unwrap_or_default(),
+            summary
+                .heldout_psnr
+                .map(|p| format!(", held-out PSNR {p:.2} dB"))
+                .unwrap_or_default(),
             summary.its_per_sec,
             args.out.join(CHECKPOINT_FILE).display()
         );

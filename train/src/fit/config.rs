@@ -77,8 +77,13 @@ impl RunConfig {
     /// Reads `RUN/run.json`.
     pub fn read(run: &Path) -> anyhow::Result<RunConfig> {
         let path = Self::path(run);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e} (is {} a training run?)", path.display(), run.display()))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read {}: {e} (is {} a training run?)",
+                path.display(),
+                run.display()
+            )
+        })?;
         serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
 
@@ -86,6 +91,7 @@ impl RunConfig {
     pub fn write(&self, run: &Path) -> anyhow::Result<()> {
         let path = Self::path(run);
         let text = serde_json::to_vec_pretty(self)?;
-        write_atomic(&path, &text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+        write_atomic(&path, &text)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
     }
 }

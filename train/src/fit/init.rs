@@ -25,7 +25,11 @@ pub struct CarveChoice {
 }
 
 /// Loads `dir/<frame:06>.ply` for every selected frame, carving (and writing) missing ones.
-pub fn load_or_carve(data: &TrainDataset, dir: &Path, carve: CarveChoice) -> anyhow::Result<Vec<Vec<[f32; 3]>>> {
+pub fn load_or_carve(
+    data: &TrainDataset,
+    dir: &Path,
+    carve: CarveChoice,
+) -> anyhow::Result<Vec<Vec<[f32; 3]>>> {
     let mut settings = CarveSettings::for_camera_count(data.cameras().len());
     settings.voxel = carve.voxel;
     settings.points = carve.points;
@@ -33,11 +37,17 @@ pub fn load_or_carve(data: &TrainDataset, dir: &Path, carve: CarveChoice) -> any
     for &frame in &data.frames {
         let path = points_path(dir, frame);
         if !path.is_file() {
-            let views = load_views(&data.dataset, frame).with_context(|| format!("carving frame {frame}"))?;
+            let views = load_views(&data.dataset, frame)
+                .with_context(|| format!("carving frame {frame}"))?;
             settings.seed = u64::from(frame);
-            let carved = carve_frame(&views, &settings, &mut |_, _| {}).with_context(|| format!("carving frame {frame}"))?;
+            let carved = carve_frame(&views, &settings, &mut |_, _| {})
+                .with_context(|| format!("carving frame {frame}"))?;
             let cloud = PointCloud {
-                positions: carved.points.iter().map(|p| p.as_vec3().to_array()).collect(),
+                positions: carved
+                    .points
+                    .iter()
+                    .map(|p| p.as_vec3().to_array())
+                    .collect(),
                 normals: None,
                 colors: None,
             };
@@ -45,7 +55,10 @@ pub fn load_or_carve(data: &TrainDataset, dir: &Path, carve: CarveChoice) -> any
         }
         let cloud = read_ply(&path)?;
         if cloud.positions.is_empty() {
-            anyhow::bail!("{} holds no points: the masks of frame {frame} carve an empty hull", path.display());
+            anyhow::bail!(
+                "{} holds no points: the masks of frame {frame} carve an empty hull",
+                path.display()
+            );
         }
         out.push(cloud.positions);
     }
@@ -54,7 +67,12 @@ pub fn load_or_carve(data: &TrainDataset, dir: &Path, carve: CarveChoice) -> any
 
 /// Resamples every frame to exactly `n` points: a random subset when there are more, random
 /// repeats jittered by `jitter` metres when there are fewer.
-pub fn resample(frames: Vec<Vec<[f32; 3]>>, n: usize, jitter: f32, seed: u64) -> Vec<Vec<[f32; 3]>> {
+pub fn resample(
+    frames: Vec<Vec<[f32; 3]>>,
+    n: usize,
+    jitter: f32,
+    seed: u64,
+) -> Vec<Vec<[f32; 3]>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     frames
         .into_iter()
@@ -118,7 +136,9 @@ mod tests {
 
     #[test]
     fn resampling_and_measures() {
-        let grid: Vec<[f32; 3]> = (0..100).map(|i| [(i % 10) as f32 * 0.1, (i / 10) as f32 * 0.1, 0.0]).collect();
+        let grid: Vec<[f32; 3]> = (0..100)
+            .map(|i| [(i % 10) as f32 * 0.1, (i / 10) as f32 * 0.1, 0.0])
+            .collect();
         assert!((mean_spacing(&grid) - 0.1).abs() < 1e-5);
         let out = resample(vec![grid.clone(), grid[..10].to_vec()], 50, 0.001, 1);
         assert_eq!(out[0].len(), 50);

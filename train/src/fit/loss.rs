@@ -29,7 +29,13 @@ pub fn ssim<B: Backend>(a: Tensor<B, 3>, b: Tensor<B, 3>) -> Tensor<B, 1> {
     let to_nchw = |t: Tensor<B, 3>| t.permute([2, 0, 1]).reshape([1, c, h, w]);
     let (a, b) = (to_nchw(a), to_nchw(b));
     let maps = Tensor::cat(
-        vec![a.clone(), b.clone(), a.clone().square(), b.clone().square(), a * b],
+        vec![
+            a.clone(),
+            b.clone(),
+            a.clone().square(),
+            b.clone().square(),
+            a * b,
+        ],
         1,
     );
     let ch = 5 * c;
@@ -44,18 +50,30 @@ pub fn ssim<B: Backend>(a: Tensor<B, 3>, b: Tensor<B, 3>) -> Tensor<B, 1> {
         raw.iter().map(|v| (v / sum) as f32).collect()
     };
     let kernel: Vec<f32> = (0..ch).flat_map(|_| g.iter().copied()).collect();
-    let horizontal = Tensor::<B, 4>::from_data(TensorData::new(kernel.clone(), [ch, 1, 1, WINDOW]), &device);
+    let horizontal =
+        Tensor::<B, 4>::from_data(TensorData::new(kernel.clone(), [ch, 1, 1, WINDOW]), &device);
     let vertical = Tensor::<B, 4>::from_data(TensorData::new(kernel, [ch, 1, WINDOW, 1]), &device);
     let pad = WINDOW / 2;
-    let blurred = conv2d(maps, horizontal, None, ConvOptions::new([1, 1], [0, pad], [1, 1], ch));
-    let blurred = conv2d(blurred, vertical, None, ConvOptions::new([1, 1], [pad, 0], [1, 1], ch));
+    let blurred = conv2d(
+        maps,
+        horizontal,
+        None,
+        ConvOptions::new([1, 1], [0, pad], [1, 1], ch),
+    );
+    let blurred = conv2d(
+        blurred,
+        vertical,
+        None,
+        ConvOptions::new([1, 1], [pad, 0], [1, 1], ch),
+    );
     let part = |i: usize| blurred.clone().narrow(1, i * c, c);
     let (mu_a, mu_b) = (part(0), part(1));
     let var_a = part(2) - mu_a.clone().square();
     let var_b = part(3) - mu_b.clone().square();
     let cov = part(4) - mu_a.clone() * mu_b.clone();
     let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
-    let num = (mu_a.clone() * mu_b.clone()).mul_scalar(2.0).add_scalar(c1) * cov.mul_scalar(2.0).add_scalar(c2);
+    let num = (mu_a.clone() * mu_b.clone()).mul_scalar(2.0).add_scalar(c1)
+        * cov.mul_scalar(2.0).add_scalar(c2);
     let den = (mu_a.square() + mu_b.square()).add_scalar(c1) * (var_a + var_b).add_scalar(c2);
     (num / den).mean()
 }
@@ -64,7 +82,9 @@ pub fn ssim<B: Backend>(a: Tensor<B, 3>, b: Tensor<B, 3>) -> Tensor<B, 1> {
 /// `mask` (both `[H, W]`); the denominator carries no gradient (as in 4K4D).
 pub fn soft_iou_loss<B: Backend>(alpha: Tensor<B, 2>, mask: Tensor<B, 2>) -> Tensor<B, 1> {
     let inter = (alpha.clone() * mask.clone()).sum();
-    let union = (alpha.sum() + mask.sum() - inter.clone()).detach().clamp_min(1e-6);
+    let union = (alpha.sum() + mask.sum() - inter.clone())
+        .detach()
+        .clamp_min(1e-6);
     (inter / union).neg().add_scalar(1.0)
 }
 
@@ -76,7 +96,11 @@ pub fn mask_iou(alpha: &[f32], mask: &[f32]) -> f64 {
         inter += (a && m) as usize;
         union += (a || m) as usize;
     }
-    if union == 0 { 1.0 } else { inter as f64 / union as f64 }
+    if union == 0 {
+        1.0
+    } else {
+        inter as f64 / union as f64
+    }
 }
 
 #[cfg(test)]
@@ -85,7 +109,9 @@ mod tests {
     use burn::backend::NdArray;
 
     fn image(f: impl Fn(usize, usize, usize) -> f32) -> Tensor<NdArray, 3> {
-        let v: Vec<f32> = (0..20 * 24 * 3).map(|i| f(i / 72, (i / 3) % 24, i % 3)).collect();
+        let v: Vec<f32> = (0..20 * 24 * 3)
+            .map(|i| f(i / 72, (i / 3) % 24, i % 3))
+            .collect();
         Tensor::from_data(TensorData::new(v, [20, 24, 3]), &Default::default())
     }
 
@@ -98,7 +124,9 @@ mod tests {
         let a = image(|y, x, c| ((x * 7 + y * 3 + c * 11) % 17) as f32 / 17.0);
         let same = scalar(ssim(a.clone(), a.clone()));
         assert!((same - 1.0).abs() < 1e-4, "{same}");
-        let b = image(|y, x, c| (((x * 7 + y * 3 + c * 11) % 17) as f32 / 17.0 + ((x * y) % 5) as f32 * 0.05).min(1.0));
+        let b = image(|y, x, c| {
+            (((x * 7 + y * 3 + c * 11) % 17) as f32 / 17.0 + ((x * y) % 5) as f32 * 0.05).min(1.0)
+        });
         let noisy = scalar(ssim(a.clone(), b));
         assert!(noisy < 0.99 && noisy > 0.0, "{noisy}");
         let dark = scalar(ssim(a, image(|_, _, _| 0.0)));
@@ -108,11 +136,20 @@ mod tests {
     #[test]
     fn iou_losses() {
         let dev = Default::default();
-        let m = Tensor::<NdArray, 2>::from_data(TensorData::new(vec![1.0f32, 1.0, 0.0, 0.0], [2, 2]), &dev);
-        let a = Tensor::<NdArray, 2>::from_data(TensorData::new(vec![1.0f32, 0.0, 1.0, 0.0], [2, 2]), &dev);
+        let m = Tensor::<NdArray, 2>::from_data(
+            TensorData::new(vec![1.0f32, 1.0, 0.0, 0.0], [2, 2]),
+            &dev,
+        );
+        let a = Tensor::<NdArray, 2>::from_data(
+            TensorData::new(vec![1.0f32, 0.0, 1.0, 0.0], [2, 2]),
+            &dev,
+        );
         assert!((scalar(soft_iou_loss(a, m.clone())) - (1.0 - 1.0 / 3.0)).abs() < 1e-6);
         assert!(scalar(soft_iou_loss(m.clone(), m)).abs() < 1e-6);
-        assert_eq!(mask_iou(&[0.9, 0.2, 0.7, 0.0], &[1.0, 1.0, 0.0, 0.0]), 1.0 / 3.0);
+        assert_eq!(
+            mask_iou(&[0.9, 0.2, 0.7, 0.0], &[1.0, 1.0, 0.0, 0.0]),
+            1.0 / 3.0
+        );
         assert!((psnr(0.01) - 20.0).abs() < 1e-9);
     }
 }

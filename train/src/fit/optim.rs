@@ -88,7 +88,9 @@ fn adam<B: AutodiffBackend, M: AutodiffModule<B>>() -> OptimizerAdaptor<Adam, M,
 
 type Record<B, M> = <OptimizerAdaptor<Adam, M, B> as Optimizer<M, B>>::Record;
 
-fn save<B: AutodiffBackend, M: AutodiffModule<B>>(o: &OptimizerAdaptor<Adam, M, B>) -> Result<Vec<u8>, String> {
+fn save<B: AutodiffBackend, M: AutodiffModule<B>>(
+    o: &OptimizerAdaptor<Adam, M, B>,
+) -> Result<Vec<u8>, String> {
     let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
     Recorder::<B>::record::<Record<B, M>>(&recorder, o.to_record(), ()).map_err(|e| e.to_string())
 }
@@ -99,7 +101,8 @@ fn load<B: AutodiffBackend, M: AutodiffModule<B>>(
     device: &B::Device,
 ) -> Result<OptimizerAdaptor<Adam, M, B>, String> {
     let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
-    let record: Record<B, M> = Recorder::<B>::load(&recorder, bytes.to_vec(), device).map_err(|e| e.to_string())?;
+    let record: Record<B, M> =
+        Recorder::<B>::load(&recorder, bytes.to_vec(), device).map_err(|e| e.to_string())?;
     Ok(o.load_record(record))
 }
 
@@ -122,7 +125,12 @@ impl<B: AutodiffBackend> Optimizers<B> {
     }
 
     /// Applies one step to every group with the gradients `grads` of a loss.
-    pub fn step(&mut self, mut model: Model<B>, mut grads: B::Gradients, lr: &LearningRates) -> Model<B> {
+    pub fn step(
+        &mut self,
+        mut model: Model<B>,
+        mut grads: B::Gradients,
+        lr: &LearningRates,
+    ) -> Model<B> {
         let g = GradientsParams::from_module(&mut grads, &model.positions);
         model.positions = self.positions.step(lr.positions, model.positions, g);
         let g = GradientsParams::from_module(&mut grads, &model.grid);
@@ -150,7 +158,10 @@ impl<B: AutodiffBackend> Optimizers<B> {
     /// Restores the states written by [`to_bytes`](Self::to_bytes).
     pub fn from_bytes(blobs: &[Vec<u8>], device: &B::Device) -> Result<Optimizers<B>, String> {
         let [p, g, ge, b, s] = blobs else {
-            return Err(format!("expected 5 optimizer states, found {}", blobs.len()));
+            return Err(format!(
+                "expected 5 optimizer states, found {}",
+                blobs.len()
+            ));
         };
         let fresh = Optimizers::<B>::new();
         Ok(Optimizers {
@@ -172,7 +183,11 @@ mod tests {
         let lr = LearningRates::reference(1.0);
         let end = lr.at(1000, 1000);
         assert!((end.grid - 5e-4).abs() < 1e-12);
-        assert!((end.geometry - LR_FLOOR).abs() < 1e-12, "floored: {}", end.geometry);
+        assert!(
+            (end.geometry - LR_FLOOR).abs() < 1e-12,
+            "floored: {}",
+            end.geometry
+        );
         assert_eq!(end.positions, 5e-5);
         let mid = lr.at(500, 1000);
         assert!((mid.grid - 5e-3 * 0.1f64.sqrt()).abs() < 1e-12);

@@ -71,13 +71,21 @@ pub fn camera_indices(data: &TrainDataset, names: &[String]) -> anyhow::Result<V
             data.cameras()
                 .iter()
                 .position(|c| &c.name == n)
-                .ok_or_else(|| anyhow::anyhow!("camera {n} of the run is not in dataset {}", data.root().display()))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "camera {n} of the run is not in dataset {}",
+                        data.root().display()
+                    )
+                })
         })
         .collect()
 }
 
 /// Uploads a view's premultiplied colour as `[H·W, 3]`.
-pub fn image_tensor<B: burn::tensor::backend::Backend>(view: &ViewImage, device: &B::Device) -> Tensor<B, 2> {
+pub fn image_tensor<B: burn::tensor::backend::Backend>(
+    view: &ViewImage,
+    device: &B::Device,
+) -> Tensor<B, 2> {
     let n = (view.width * view.height) as usize;
     Tensor::from_data(TensorData::new(view.rgb.clone(), [n, 3]), device)
 }
@@ -85,7 +93,11 @@ pub fn image_tensor<B: burn::tensor::backend::Backend>(view: &ViewImage, device:
 impl<B: TrainBackend> Trainer<B> {
     /// A fresh run: model from `initial` points (other parameters drawn from the run's seed),
     /// new optimizers, iteration 0.
-    pub fn new(run: RunConfig, initial: &[Vec<[f32; 3]>], device: B::Device) -> anyhow::Result<Trainer<B>> {
+    pub fn new(
+        run: RunConfig,
+        initial: &[Vec<[f32; 3]>],
+        device: B::Device,
+    ) -> anyhow::Result<Trainer<B>> {
         B::seed(&device, run.settings.seed);
         let model = Model::new(&run.spec, initial, &device);
         let state = TrainState {
@@ -103,7 +115,13 @@ impl<B: TrainBackend> Trainer<B> {
         Self::assemble(run, ck.model, ck.optim, ck.state, device)
     }
 
-    fn assemble(run: RunConfig, model: Model<B>, optim: Optimizers<B>, state: TrainState, device: B::Device) -> anyhow::Result<Trainer<B>> {
+    fn assemble(
+        run: RunConfig,
+        model: Model<B>,
+        optim: Optimizers<B>,
+        state: TrainState,
+        device: B::Device,
+    ) -> anyhow::Result<Trainer<B>> {
         let range = (run.frames[0], run.frames[run.frames.len() - 1] + 1);
         let data = open_for_training(&run.dataset, Some(range), run.held_out_cameras.len())?;
         let train = camera_indices(&data, &run.train_cameras)?;
@@ -136,14 +154,30 @@ impl<B: TrainBackend> Trainer<B> {
 
     /// Source images for rendering camera `target` at frame index `frame`: the `spec.sources`
     /// training cameras nearest to it, skipping `target` itself.
-    pub fn eval_sources<C: burn::tensor::backend::Backend>(&mut self, target: usize, frame: usize, device: &C::Device) -> anyhow::Result<Vec<SourceImage<C>>> {
+    pub fn eval_sources<C: burn::tensor::backend::Backend>(
+        &mut self,
+        target: usize,
+        frame: usize,
+        device: &C::Device,
+    ) -> anyhow::Result<Vec<SourceImage<C>>> {
         let cams = self.data.cameras().to_vec();
-        let ids = nearest_sources(&cams, &self.train, cams[target].centre(), Some(target), self.run.spec.sources);
+        let ids = nearest_sources(
+            &cams,
+            &self.train,
+            cams[target].centre(),
+            Some(target),
+            self.run.spec.sources,
+        );
         self.upload_sources(&ids, frame, device)
     }
 
     /// Uploads the images of cameras `ids` at frame index `frame`.
-    pub fn upload_sources<C: burn::tensor::backend::Backend>(&mut self, ids: &[usize], frame: usize, device: &C::Device) -> anyhow::Result<Vec<SourceImage<C>>> {
+    pub fn upload_sources<C: burn::tensor::backend::Backend>(
+        &mut self,
+        ids: &[usize],
+        frame: usize,
+        device: &C::Device,
+    ) -> anyhow::Result<Vec<SourceImage<C>>> {
         ids.iter()
             .map(|&i| {
                 let view = self.view(i, frame)?;
@@ -164,7 +198,13 @@ impl<B: TrainBackend> Trainer<B> {
         let target = self.train[self.rng.random_range(0..self.train.len())];
         let exclude = self.rng.random_bool(settings.exclude_target);
         let cams = self.data.cameras().to_vec();
-        let mut pool = nearest_sources(&cams, &self.train, cams[target].centre(), exclude.then_some(target), spec.sources + 1);
+        let mut pool = nearest_sources(
+            &cams,
+            &self.train,
+            cams[target].centre(),
+            exclude.then_some(target),
+            spec.sources + 1,
+        );
         pool.shuffle(&mut self.rng);
         pool.truncate(spec.sources);
         pool.sort_unstable();
@@ -173,15 +213,22 @@ impl<B: TrainBackend> Trainer<B> {
         let sources = self.upload_sources::<B>(&pool, frame, &device)?;
         let image = self.view(target, frame)?;
         let (w, h) = (image.width as usize, image.height as usize);
-        let target_rgb = Tensor::<B, 3>::from_data(TensorData::new(image.rgb.clone(), [h, w, 3]), &device);
-        let target_mask = Tensor::<B, 2>::from_data(TensorData::new(image.mask.clone(), [h, w]), &device);
+        let target_rgb =
+            Tensor::<B, 3>::from_data(TensorData::new(image.rgb.clone(), [h, w, 3]), &device);
+        let target_mask =
+            Tensor::<B, 2>::from_data(TensorData::new(image.mask.clone(), [h, w]), &device);
 
         let view = ViewF32::from_camera(&cams[target]);
         let out = render_model(&self.model, &spec, frame, &view, &sources, settings.k)?;
         let color_mse = mse(out.color.clone(), target_rgb.clone());
-        let mut loss = color_mse.clone() + soft_iou_loss(out.alpha, target_mask).mul_scalar(settings.mask_weight);
+        let mut loss = color_mse.clone()
+            + soft_iou_loss(out.alpha, target_mask).mul_scalar(settings.mask_weight);
         if settings.ssim_weight > 0.0 {
-            loss = loss + ssim(out.color, target_rgb).neg().add_scalar(1.0).mul_scalar(settings.ssim_weight);
+            loss = loss
+                + ssim(out.color, target_rgb)
+                    .neg()
+                    .add_scalar(1.0)
+                    .mul_scalar(settings.ssim_weight);
         }
         let values: Vec<f32> = Tensor::cat(vec![loss.clone().detach(), color_mse.detach()], 0)
             .into_data()
@@ -209,7 +256,12 @@ impl<B: TrainBackend> Trainer<B> {
 
     /// Writes the checkpoint `RUN/checkpoint.bin` atomically.
     pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        checkpoint::save(&dir.join(CHECKPOINT_FILE), &self.model, &self.optim, &self.state)?;
+        checkpoint::save(
+            &dir.join(CHECKPOINT_FILE),
+            &self.model,
+            &self.optim,
+            &self.state,
+        )?;
         Ok(())
     }
 

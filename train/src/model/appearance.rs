@@ -2,9 +2,9 @@
 //! weights from an MLP on [feature, sampled rgb]; no view direction, which is what makes baking
 //! possible) plus a view-dependent SH residual `tanh(Σ c_i·Y_i(d))·λ`.
 
+use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
 use yakumo_core::render_ref::ViewF32;
 
 use super::sh::{SH_COEFFS, sh_basis};
@@ -27,7 +27,10 @@ pub struct SourceImage<B: Backend> {
 
 /// Colour of each point sampled bilinearly in `source` (`[N, 3]`) and whether the point projects
 /// inside it (`[N]`, 0 or 1).
-pub fn sample_source<B: Backend>(positions: Tensor<B, 2>, source: &SourceImage<B>) -> (Tensor<B, 2>, Tensor<B, 1>) {
+pub fn sample_source<B: Backend>(
+    positions: Tensor<B, 2>,
+    source: &SourceImage<B>,
+) -> (Tensor<B, 2>, Tensor<B, 1>) {
     let (xy, z) = project(positions, &source.view);
     let n = z.dims()[0];
     let (w, h) = (source.view.width as f64, source.view.height as f64);
@@ -65,7 +68,11 @@ pub fn point_colors<B: Backend>(
 }
 
 /// The image-based part: softmax-weighted source colours `[N, 3]`.
-pub fn blended_colors<B: Backend>(model: &Model<B>, geometry: &PointGeometry<B>, sources: &[SourceImage<B>]) -> Tensor<B, 2> {
+pub fn blended_colors<B: Backend>(
+    model: &Model<B>,
+    geometry: &PointGeometry<B>,
+    sources: &[SourceImage<B>],
+) -> Tensor<B, 2> {
     let n = geometry.positions.dims()[0];
     let device = geometry.positions.device();
     if sources.is_empty() {
@@ -76,20 +83,39 @@ pub fn blended_colors<B: Backend>(model: &Model<B>, geometry: &PointGeometry<B>,
     for source in sources {
         let (rgb, inside) = sample_source(geometry.positions.clone(), source);
         let input = Tensor::cat(vec![geometry.features.clone(), rgb.clone()], 1);
-        let logit = model.blend.forward(input) + inside.neg().add_scalar(1.0).mul_scalar(INVALID_LOGIT).unsqueeze_dim(1);
+        let logit = model.blend.forward(input)
+            + inside
+                .neg()
+                .add_scalar(1.0)
+                .mul_scalar(INVALID_LOGIT)
+                .unsqueeze_dim(1);
         logits.push(logit);
         colors.push(rgb.unsqueeze_dim::<3>(1));
     }
     let weights = softmax(Tensor::cat(logits, 1), 1).unsqueeze_dim::<3>(2);
-    (Tensor::cat(colors, 1) * weights).sum_dim(1).reshape([n, 3])
+    (Tensor::cat(colors, 1) * weights)
+        .sum_dim(1)
+        .reshape([n, 3])
 }
 
 /// The view-dependent residual `tanh(Σ_i c_i·Y_i(d))·λ` `[N, 3]`, `d` from the eye to the point.
-pub fn sh_residual<B: Backend>(model: &Model<B>, spec: &ModelSpec, geometry: &PointGeometry<B>, eye: &ViewF32) -> Tensor<B, 2> {
+pub fn sh_residual<B: Backend>(
+    model: &Model<B>,
+    spec: &ModelSpec,
+    geometry: &PointGeometry<B>,
+    eye: &ViewF32,
+) -> Tensor<B, 2> {
     let n = geometry.positions.dims()[0];
     let device = geometry.positions.device();
     let eye = Tensor::<B, 1>::from_floats(view_eye(eye), &device).reshape([1, 3]);
     let basis = sh_basis(geometry.positions.clone() - eye).unsqueeze_dim::<3>(1);
-    let coeffs = model.sh.forward(geometry.features.clone()).reshape([n, 3, SH_COEFFS]);
-    (coeffs * basis).sum_dim(2).reshape([n, 3]).tanh().mul_scalar(spec.sh_lambda as f64)
+    let coeffs = model
+        .sh
+        .forward(geometry.features.clone())
+        .reshape([n, 3, SH_COEFFS]);
+    (coeffs * basis)
+        .sum_dim(2)
+        .reshape([n, 3])
+        .tanh()
+        .mul_scalar(spec.sh_lambda as f64)
 }

@@ -30,7 +30,11 @@ pub struct GridShape {
 impl GridShape {
     /// Resolution of `axis` at `level`.
     pub fn res(&self, level: usize, axis: usize) -> usize {
-        if axis == 3 { self.time.min(self.levels[level]).max(2) } else { self.levels[level] }
+        if axis == 3 {
+            self.time.min(self.levels[level]).max(2)
+        } else {
+            self.levels[level]
+        }
     }
 
     /// Length of a point's feature vector.
@@ -107,6 +111,7 @@ pub fn bilinear<B: Backend>(
     let base: Tensor<B, 1, Int> = y0.int().mul_scalar(res_u as i64) + x0.int();
     let corner = |offset: i64| table.clone().select(0, base.clone().add_scalar(offset));
     let top = corner(0) * fx.clone().neg().add_scalar(1.0) + corner(1) * fx.clone();
-    let bottom = corner(res_u as i64) * fx.clone().neg().add_scalar(1.0) + corner(res_u as i64 + 1) * fx;
+    let bottom =
+        corner(res_u as i64) * fx.clone().neg().add_scalar(1.0) + corner(res_u as i64 + 1) * fx;
     top * fy.clone().neg().add_scalar(1.0) + bottom * fy
 }

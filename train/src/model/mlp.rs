@@ -2,8 +2,8 @@
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::relu;
 use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 
 /// A multilayer perceptron `widths[0] → widths[1] → …`, ReLU after every layer but the last.

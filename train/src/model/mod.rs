@@ -58,7 +58,14 @@ impl ModelSpec {
     /// spacing is `spacing` metres: the reference radius limits are scaled by
     /// `spacing / REFERENCE_SPACING`, so coverage matches 4K4D whatever the subject size and point
     /// count. `levels` are the grid's spatial resolutions.
-    pub fn new(frames: usize, points: usize, min: [f32; 3], max: [f32; 3], spacing: f32, levels: Vec<usize>) -> ModelSpec {
+    pub fn new(
+        frames: usize,
+        points: usize,
+        min: [f32; 3],
+        max: [f32; 3],
+        spacing: f32,
+        levels: Vec<usize>,
+    ) -> ModelSpec {
         let scale = spacing / REFERENCE_SPACING;
         ModelSpec {
             frames,
@@ -79,7 +86,11 @@ impl ModelSpec {
 
     /// Normalised time of frame index `frame` (0..1).
     pub fn time(&self, frame: usize) -> f32 {
-        if self.frames > 1 { frame as f32 / (self.frames - 1) as f32 } else { 0.0 }
+        if self.frames > 1 {
+            frame as f32 / (self.frames - 1) as f32
+        } else {
+            0.0
+        }
     }
 
     /// Length scale of the scene relative to the reference (radius limits / reference limits).
@@ -134,7 +145,10 @@ impl<B: Backend> Model<B> {
                     .iter()
                     .map(|pts| {
                         let flat: Vec<f32> = pts.iter().flatten().copied().collect();
-                        Param::from_tensor(Tensor::from_data(TensorData::new(flat, [pts.len(), 3]), device))
+                        Param::from_tensor(Tensor::from_data(
+                            TensorData::new(flat, [pts.len(), 3]),
+                            device,
+                        ))
                     })
                     .collect(),
             },
@@ -151,7 +165,9 @@ impl<B: Backend> Model<B> {
         let device = positions.device();
         let n = positions.dims()[0];
         let min = Tensor::<B, 1>::from_floats(spec.bounds_min, &device).reshape([1, 3]);
-        let extent: Vec<f32> = (0..3).map(|i| (spec.bounds_max[i] - spec.bounds_min[i]).max(1e-6)).collect();
+        let extent: Vec<f32> = (0..3)
+            .map(|i| (spec.bounds_max[i] - spec.bounds_min[i]).max(1e-6))
+            .collect();
         let extent = Tensor::<B, 1>::from_floats(extent.as_slice(), &device).reshape([1, 3]);
         let xyz = (positions.clone() - min) / extent;
         let t = Tensor::<B, 2>::full([n, 1], spec.time(frame), &device);

@@ -32,8 +32,11 @@ pub fn sh_basis<B: Backend>(dirs: Tensor<B, 2>) -> Tensor<B, 2> {
         (y.clone() * (xx.clone().mul_scalar(3.0) - yy.clone())).mul_scalar(-c(C3[0])),
         (x.clone() * y.clone() * z.clone()).mul_scalar(c(C3[1])),
         (y.clone() * (zz.clone().mul_scalar(4.0) - xx.clone() - yy.clone())).mul_scalar(-c(C3[2])),
-        (z.clone() * (zz.clone().mul_scalar(2.0) - xx.clone().mul_scalar(3.0) - yy.clone().mul_scalar(3.0)))
-            .mul_scalar(c(C3[3])),
+        (z.clone()
+            * (zz.clone().mul_scalar(2.0)
+                - xx.clone().mul_scalar(3.0)
+                - yy.clone().mul_scalar(3.0)))
+        .mul_scalar(c(C3[3])),
         (x.clone() * (zz.mul_scalar(4.0) - xx.clone() - yy.clone())).mul_scalar(-c(C3[2])),
         (z * (xx.clone() - yy.clone())).mul_scalar(c(C3[4])),
         (x * (xx - yy.mul_scalar(3.0))).mul_scalar(-c(C3[0])),
@@ -59,7 +62,10 @@ mod tests {
             let mut want = [0.0f32; 16];
             yakumo_core::sh::eval_basis(3, *d, &mut want);
             for j in 0..16 {
-                assert!((got[i * 16 + j] - want[j]).abs() < 1e-5, "dir {i} coeff {j}");
+                assert!(
+                    (got[i * 16 + j] - want[j]).abs() < 1e-5,
+                    "dir {i} coeff {j}"
+                );
             }
         }
     }

@@ -3,11 +3,13 @@
 //! compositing with `yakumo_kernels::composite` (differentiable in positions, radii, densities and
 //! colours). It follows the rendering rule of `yakumo_core::render_ref`.
 
+use crate::model::{Model, ModelSpec, SourceImage, point_colors};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use yakumo_core::render_ref::{NEAR, ViewF32};
-use crate::model::{Model, ModelSpec, SourceImage, point_colors};
-use yakumo_kernels::{Composite, CompositeError, KnnBackend, KnnError, KnnOptions, composite, rasterize_knn};
+use yakumo_kernels::{
+    Composite, CompositeError, KnnBackend, KnnError, KnnOptions, composite, rasterize_knn,
+};
 
 /// Layers per pixel during training (4K4D: 15).
 pub const TRAIN_K: usize = 15;
@@ -30,7 +32,10 @@ pub fn view_eye(view: &ViewF32) -> [f32; 3] {
 
 /// Projects world points `[N, 3]` into `view`: pixel positions `[N, 2]` and camera depths `[N]`.
 /// Depths below the near plane are clamped inside the division so culled points stay finite.
-pub fn project<B: Backend>(positions: Tensor<B, 2>, view: &ViewF32) -> (Tensor<B, 2>, Tensor<B, 1>) {
+pub fn project<B: Backend>(
+    positions: Tensor<B, 2>,
+    view: &ViewF32,
+) -> (Tensor<B, 2>, Tensor<B, 1>) {
     let device = positions.device();
     let n = positions.dims()[0];
     let r = view.rot;
@@ -86,7 +91,14 @@ pub fn render_model<B: KnnBackend>(
 ) -> Result<Composite<B>, RenderError> {
     let geometry = model.geometry(spec, frame);
     let colors = point_colors(model, spec, &geometry, sources, view);
-    render_points(geometry.positions, geometry.radius, geometry.density, colors, view, k)
+    render_points(
+        geometry.positions,
+        geometry.radius,
+        geometry.density,
+        colors,
+        view,
+        k,
+    )
 }
 
 #[cfg(test)]
@@ -101,19 +113,35 @@ mod tests {
     /// The tensor renderer reproduces the CPU reference of the rendering rule.
     #[test]
     fn matches_the_reference_renderer() {
-        let cam = Camera::look_at("c", (40, 32), (36.0, 36.0), (19.5, 15.5), DVec3::new(0.3, -2.0, 0.4), DVec3::ZERO, DVec3::Z);
+        let cam = Camera::look_at(
+            "c",
+            (40, 32),
+            (36.0, 36.0),
+            (19.5, 15.5),
+            DVec3::new(0.3, -2.0, 0.4),
+            DVec3::ZERO,
+            DVec3::Z,
+        );
         let mut frame = FramePoints::default();
         for i in 0..60 {
             let a = i as f32 * 0.7;
-            frame.positions.push([0.3 * a.cos(), 0.25 * (a * 1.3).sin(), 0.02 * i as f32 - 0.5]);
+            frame
+                .positions
+                .push([0.3 * a.cos(), 0.25 * (a * 1.3).sin(), 0.02 * i as f32 - 0.5]);
             frame.radii.push(0.05 + 0.002 * (i % 7) as f32);
-            frame.densities.push(0.5 + 0.4 * ((i * 13 % 10) as f32 / 10.0));
-            frame.colors.push([(i % 3) as f32 / 2.0, (i % 5) as f32 / 4.0, 0.3]);
+            frame
+                .densities
+                .push(0.5 + 0.4 * ((i * 13 % 10) as f32 / 10.0));
+            frame
+                .colors
+                .push([(i % 3) as f32 / 2.0, (i % 5) as f32 / 4.0, 0.3]);
         }
         let reference = render_cpu(&frame, &cam, 6);
         let dev = Default::default();
         let n = frame.len();
-        let t2 = |v: Vec<f32>, c: usize| Tensor::<NdArray, 2>::from_data(TensorData::new(v, [n, c]), &dev);
+        let t2 = |v: Vec<f32>, c: usize| {
+            Tensor::<NdArray, 2>::from_data(TensorData::new(v, [n, c]), &dev)
+        };
         let t1 = |v: Vec<f32>| Tensor::<NdArray, 1>::from_data(TensorData::new(v, [n]), &dev);
         let out = render_points(
             t2(frame.positions.iter().flatten().copied().collect(), 3),
@@ -129,9 +157,17 @@ mod tests {
         let covered = alpha.iter().filter(|&&a| a > 0.0).count();
         assert!(covered > 100, "only {covered} pixels covered");
         for (i, px) in reference.pixels.iter().enumerate() {
-            assert!((alpha[i] - px[3]).abs() < 1e-4, "pixel {i}: alpha {} vs {}", alpha[i], px[3]);
+            assert!(
+                (alpha[i] - px[3]).abs() < 1e-4,
+                "pixel {i}: alpha {} vs {}",
+                alpha[i],
+                px[3]
+            );
             for c in 0..3 {
-                assert!((color[i * 3 + c] - px[c]).abs() < 1e-4, "pixel {i} channel {c}");
+                assert!(
+                    (color[i * 3 + c] - px[c]).abs() < 1e-4,
+                    "pixel {i} channel {c}"
+                );
             }
         }
     }
