@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
 export PATH="$HOME/.cargo/bin:$PATH"
-cargo test --workspace --locked
+cargo test --workspace
