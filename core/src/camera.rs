@@ -23,11 +23,23 @@ pub struct Distortion {
 
 impl Distortion {
     /// No distortion.
-    pub const NONE: Distortion = Distortion { k1: 0.0, k2: 0.0, p1: 0.0, p2: 0.0, k3: 0.0 };
+    pub const NONE: Distortion = Distortion {
+        k1: 0.0,
+        k2: 0.0,
+        p1: 0.0,
+        p2: 0.0,
+        k3: 0.0,
+    };
 
     /// From OpenCV's ordering `[k1, k2, p1, p2, k3]`.
     pub fn from_array(d: [f64; 5]) -> Self {
-        Distortion { k1: d[0], k2: d[1], p1: d[2], p2: d[3], k3: d[4] }
+        Distortion {
+            k1: d[0],
+            k2: d[1],
+            p1: d[2],
+            p2: d[3],
+            k3: d[4],
+        }
     }
 
     /// In OpenCV's ordering `[k1, k2, p1, p2, k3]`.
@@ -261,7 +273,11 @@ pub fn rotation_to_rodrigues(r: DMat3) -> DVec3 {
     let q = glam::DQuat::from_mat3(&r).normalize();
     let q = if q.w < 0.0 { -q } else { q };
     let (axis, angle) = q.to_axis_angle();
-    if angle.abs() < 1e-300 { DVec3::ZERO } else { axis * angle }
+    if angle.abs() < 1e-300 {
+        DVec3::ZERO
+    } else {
+        axis * angle
+    }
 }
 
 /// Rodrigues vector → rotation matrix, as OpenCV's `cv::Rodrigues`.
@@ -293,7 +309,13 @@ mod tests {
     }
 
     fn lens() -> impl Strategy<Value = Distortion> {
-        (-0.3f64..0.1, -0.05f64..0.1, -0.002f64..0.002, -0.002f64..0.002, -0.01f64..0.01)
+        (
+            -0.3f64..0.1,
+            -0.05f64..0.1,
+            -0.002f64..0.002,
+            -0.002f64..0.002,
+            -0.01f64..0.01,
+        )
             .prop_map(|(k1, k2, p1, p2, k3)| Distortion { k1, k2, p1, p2, k3 })
     }
 
@@ -337,7 +359,13 @@ mod tests {
 
     #[test]
     fn jacobian_matches_finite_differences() {
-        let d = Distortion { k1: -0.2, k2: 0.05, p1: 0.001, p2: -0.0015, k3: 0.003 };
+        let d = Distortion {
+            k1: -0.2,
+            k2: 0.05,
+            p1: 0.001,
+            p2: -0.0015,
+            k3: 0.003,
+        };
         let n = DVec2::new(0.3, -0.2);
         let j = d.jacobian(n);
         let h = 1e-7;

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 /// The temporary path used while `path` is being written (same directory, so rename is atomic).
 pub fn temp_path_for(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
@@ -54,6 +57,10 @@ mod tests {
         });
         assert!(err.is_err());
         assert_eq!(fs::read(&p).unwrap(), b"first");
-        assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1, "temp file left behind");
+        assert_eq!(
+            fs::read_dir(p.parent().unwrap()).unwrap().count(),
+            1,
+            "temp file left behind"
+        );
     }
 }

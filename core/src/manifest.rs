@@ -324,7 +324,10 @@ mod tests {
         m.sync.as_mut().unwrap().offsets_ms.insert("07".into(), 3.0);
         let fresh = dir.path().join("fresh.toml");
         let e = m.write(&fresh).unwrap_err().to_string();
-        assert!(e.contains("fresh.toml: sync.offsets_ms names camera 07"), "{e}");
+        assert!(
+            e.contains("fresh.toml: sync.offsets_ms names camera 07"),
+            "{e}"
+        );
         assert!(!fresh.exists(), "invalid manifest must not be written");
 
         let text = toml::to_string(&sample())

@@ -1,5 +1,5 @@
 //! Argument definitions and glue for each subcommand.
 
-pub mod synth;
 pub mod probe;
 pub mod run;
+pub mod synth;
