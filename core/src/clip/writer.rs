@@ -105,7 +105,7 @@ impl ClipWriter {
             .map_err(io_err)?;
         let temp = temp_path_for(&path);
         let out = BufWriter::new(File::create(&temp).map_err(io_err)?);
-        let placeholder = data_start(params.frame_count);
+        let reserved_header_and_index = data_start(params.frame_count);
         let mut writer = ClipWriter {
             path,
             temp,
@@ -113,13 +113,16 @@ impl ClipWriter {
             params,
             compressor,
             entries: Vec::with_capacity(params.frame_count as usize),
-            next_offset: placeholder,
+            next_offset: reserved_header_and_index,
             failed: false,
             finished: false,
         };
         // The header and index are filled in by `finish`; reserve their space now. On error
         // `writer` drops here and removes the temporary file.
-        let prepared = io::copy(&mut io::repeat(0).take(placeholder), writer.out());
+        let prepared = io::copy(
+            &mut io::repeat(0).take(reserved_header_and_index),
+            writer.out(),
+        );
         prepared.map_err(|source| ClipError::Io {
             path: writer.path.clone(),
             source,
