@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use glam::DVec3;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use yakumo_core::ply::{PointCloud, write_ply};
+use yakumo_core::ply::write_ply;
 
 use super::dataset::{load_views, open_dataset};
 use super::frame::{CarveSettings, carve_frame};
@@ -47,7 +47,7 @@ pub struct CarveArgs {
 }
 
 /// Parses `A..B`, `A..=B` or `N` into the inclusive-exclusive range `[A, B)`.
-fn parse_frames(s: &str) -> Result<(u32, u32), String> {
+pub fn parse_frames(s: &str) -> Result<(u32, u32), String> {
     let num = |t: &str| {
         t.trim()
             .parse::<u32>()
@@ -194,16 +194,7 @@ pub fn run(args: &CarveArgs) -> anyhow::Result<()> {
         })
         .with_context(|| format!("frame {frame} of {}", args.dataset.display()))?;
         bar.set_message("writing");
-        let cloud = PointCloud {
-            positions: carved
-                .points
-                .iter()
-                .map(|p| p.as_vec3().to_array())
-                .collect(),
-            normals: None,
-            colors: None,
-        };
-        write_ply(&path, &cloud)?;
+        write_ply(&path, &carved.point_cloud())?;
         bar.finish_and_clear();
         let summary = FrameSummary {
             frame,

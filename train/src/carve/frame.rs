@@ -60,6 +60,17 @@ pub struct CarvedFrame {
     pub bounds: Aabb,
 }
 
+impl CarvedFrame {
+    /// The surface points as a PLY point cloud (positions only).
+    pub fn point_cloud(&self) -> yakumo_core::ply::PointCloud {
+        yakumo_core::ply::PointCloud {
+            positions: self.points.iter().map(|p| p.as_vec3().to_array()).collect(),
+            normals: None,
+            colors: None,
+        }
+    }
+}
+
 /// Carves one frame from its views.
 pub fn carve_frame(
     views: &[View],

@@ -34,7 +34,7 @@ pub struct FitArgs {
     #[arg(long)]
     pub points: Option<PathBuf>,
     /// Frames to train: `A..B` (B excluded), `A..=B` or one frame; default all.
-    #[arg(long, value_parser = parse_frames)]
+    #[arg(long, value_parser = crate::carve::command::parse_frames)]
     pub frames: Option<(u32, u32)>,
     /// Total iterations.
     #[arg(long, default_value_t = 100_000)]
@@ -84,27 +84,6 @@ pub struct FitArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
-}
-
-/// Parses `A..B`, `A..=B` or `N` into `[A, B)`.
-fn parse_frames(s: &str) -> Result<(u32, u32), String> {
-    let num = |t: &str| {
-        t.trim()
-            .parse::<u32>()
-            .map_err(|_| format!("`{t}` is not a frame number"))
-    };
-    let (a, b) = if let Some((a, b)) = s.split_once("..=") {
-        (num(a)?, num(b)?.saturating_add(1))
-    } else if let Some((a, b)) = s.split_once("..") {
-        (num(a)?, num(b)?)
-    } else {
-        let n = num(s)?;
-        (n, n.saturating_add(1))
-    };
-    if a >= b {
-        return Err(format!("frame range `{s}` is empty"));
-    }
-    Ok((a, b))
 }
 
 /// What a fit session did.
@@ -407,7 +386,7 @@ pub fn run(args: &FitArgs) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::carve::command::parse_frames;
 
     #[test]
     fn frame_ranges() {

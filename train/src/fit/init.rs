@@ -8,7 +8,7 @@ use anyhow::Context;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use yakumo_core::ply::{PointCloud, read_ply, write_ply};
+use yakumo_core::ply::{read_ply, write_ply};
 
 use crate::carve::command::points_path;
 use crate::carve::dataset::load_views;
@@ -42,16 +42,7 @@ pub fn load_or_carve(
             settings.seed = u64::from(frame);
             let carved = carve_frame(&views, &settings, &mut |_, _| {})
                 .with_context(|| format!("carving frame {frame}"))?;
-            let cloud = PointCloud {
-                positions: carved
-                    .points
-                    .iter()
-                    .map(|p| p.as_vec3().to_array())
-                    .collect(),
-                normals: None,
-                colors: None,
-            };
-            write_ply(&path, &cloud)?;
+            write_ply(&path, &carved.point_cloud())?;
         }
         let cloud = read_ply(&path)?;
         if cloud.positions.is_empty() {
