@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 cargo test --workspace
+bash scripts/xr-test.sh

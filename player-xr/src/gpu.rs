@@ -18,6 +18,27 @@ pub enum GpuError {
     Readback(String),
 }
 
+/// The device the player asks for on an adapter with `features` and `limits`: timestamp
+/// queries when available (benchmarks fall back to CPU timing without them) and the adapter's
+/// own buffer, texture and workgroup-memory limits.
+pub fn device_descriptor(
+    features: wgpu::Features,
+    limits: &wgpu::Limits,
+) -> wgpu::DeviceDescriptor<'static> {
+    wgpu::DeviceDescriptor {
+        label: Some("yakumo-player"),
+        required_features: features & wgpu::Features::TIMESTAMP_QUERY,
+        required_limits: wgpu::Limits {
+            max_buffer_size: limits.max_buffer_size,
+            max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+            max_texture_dimension_2d: limits.max_texture_dimension_2d,
+            max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
+            ..wgpu::Limits::default()
+        },
+        ..Default::default()
+    }
+}
+
 /// A wgpu instance, adapter, device and queue shared by the renderer, the window and XR code.
 #[derive(Clone, Debug)]
 pub struct Gpu {
@@ -49,24 +70,9 @@ impl Gpu {
         let adapter = pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(
             &instance, surface,
         ))?;
-        // Timestamp queries are optional: benchmarks fall back to CPU timing without them.
-        let wanted = wgpu::Features::TIMESTAMP_QUERY;
-        let required_features = adapter.features() & wanted;
-        let adapter_limits = adapter.limits();
-        let required_limits = wgpu::Limits {
-            max_buffer_size: adapter_limits.max_buffer_size,
-            max_storage_buffer_binding_size: adapter_limits.max_storage_buffer_binding_size,
-            max_texture_dimension_2d: adapter_limits.max_texture_dimension_2d,
-            max_compute_workgroup_storage_size: adapter_limits.max_compute_workgroup_storage_size,
-            ..wgpu::Limits::default()
-        };
-        let (device, queue) =
-            pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-                label: Some("yakumo-player"),
-                required_features,
-                required_limits,
-                ..Default::default()
-            }))?;
+        let (device, queue) = pollster::block_on(
+            adapter.request_device(&device_descriptor(adapter.features(), &adapter.limits())),
+        )?;
         Ok(Gpu {
             instance,
             adapter,

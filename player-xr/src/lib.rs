@@ -11,6 +11,7 @@
 //! - [`cameras`]: dataset, orbit and stereo viewpoints; [`orbit`]: the interactive camera.
 //! - [`bench`]: frame-time benchmark; [`clipinfo`]: clip summaries.
 //! - [`blit`]: copy an image onto a surface; [`desktop`]: the desktop viewer.
+//! - [`xr`]: the OpenXR headset player (Vulkan through the runtime, wgpu-hal interop).
 //!
 //! The CPU reference of the rendering rule lives in [`yakumo_core::render_ref`].
 
@@ -28,6 +29,7 @@ pub mod render;
 pub mod stream;
 pub mod timer;
 pub mod view;
+pub mod xr;
 
 pub use frame::GpuFrame;
 pub use gpu::Gpu;

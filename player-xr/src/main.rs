@@ -14,6 +14,7 @@ use yakumo_player::cameras::{camera_from_spec, orbit, parse_range, parse_size, r
 use yakumo_player::clipinfo::ClipSummary;
 use yakumo_player::offscreen::{OFFSCREEN_FORMAT, OffscreenTarget};
 use yakumo_player::render::MAX_K;
+use yakumo_player::xr::{DEFAULT_DUMP_COUNT, XrOptions};
 use yakumo_player::{Gpu, GpuFrame, RenderParams, RenderPath, ViewTarget, desktop, new_renderer};
 
 #[derive(Parser)]
@@ -72,13 +73,32 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Play a clip in a desktop window (orbit with the mouse, egui controls).
+    /// Play a clip in the headset (OpenXR) or in a desktop window.
+    ///
+    /// Without --xr or --desktop it plays in the headset when an OpenXR runtime with a headset
+    /// is found, else on the desktop, and says which and why.
     Play {
         /// The clip.
         clip: PathBuf,
-        /// Desktop mirror window (the only mode until the OpenXR session lands).
-        #[arg(long)]
+        /// Desktop window (orbit with the mouse, egui controls).
+        #[arg(long, conflicts_with = "xr")]
         desktop: bool,
+        /// The OpenXR headset; an error when no runtime or headset is found.
+        #[arg(long)]
+        xr: bool,
+        /// OpenXR: end the session cleanly after N submitted frames.
+        #[arg(long, value_name = "N", conflicts_with = "desktop")]
+        max_frames: Option<u64>,
+        /// OpenXR: write what each eye rendered (PNG, plus JSON with the views) for the first
+        /// frames that show the clip into DIR.
+        #[arg(long, value_name = "DIR", conflicts_with = "desktop")]
+        dump_frames: Option<PathBuf>,
+        /// OpenXR: how many frames --dump-frames writes.
+        #[arg(long, value_name = "N", requires = "dump_frames")]
+        dump_count: Option<usize>,
+        /// OpenXR: print the end-of-session summary as JSON.
+        #[arg(long, conflicts_with = "desktop")]
+        json: bool,
         #[command(flatten)]
         view: ViewArgs,
     },
@@ -223,23 +243,118 @@ fn main() -> Result<()> {
         }
         Command::Play {
             clip,
-            desktop: _,
+            desktop,
+            xr,
+            max_frames,
+            dump_frames,
+            dump_count,
+            json,
             view,
         } => {
-            let start = match &view.camera {
-                Some(_) => Some(view.cameras(([0.0; 3], [0.0; 3]), 1)?.remove(0)),
-                None => None,
+            let xr_args = XrArgs {
+                forced: xr,
+                max_frames,
+                dump: dump_frames.map(|d| (d, dump_count.unwrap_or(DEFAULT_DUMP_COUNT))),
+                json,
             };
-            let up = parse_vec3(&view.up).context("--up")?;
-            desktop::run(desktop::PlayOptions {
-                clip,
-                start_camera: start,
-                up,
-                k: view.params([0.0; 4])?.k,
-                path: view.path,
-            })
+            play(clip, desktop, xr_args, &view)
         }
     }
+}
+
+/// The OpenXR-only options of `play`.
+struct XrArgs {
+    forced: bool,
+    max_frames: Option<u64>,
+    dump: Option<(PathBuf, usize)>,
+    json: bool,
+}
+
+impl XrArgs {
+    /// True when an option that only the headset session understands was given.
+    fn any(&self) -> bool {
+        self.forced || self.max_frames.is_some() || self.dump.is_some() || self.json
+    }
+}
+
+/// Background behind the clip in the headset: near black, opaque.
+const XR_BACKGROUND: [f32; 4] = [0.02, 0.02, 0.025, 1.0];
+
+fn play(clip: PathBuf, desktop: bool, xr_args: XrArgs, view: &ViewArgs) -> Result<()> {
+    if desktop {
+        eprintln!("yakumo-player: playing on the desktop (--desktop)");
+        return play_desktop(clip, view);
+    }
+    match yakumo_player::xr::Runtime::open() {
+        Ok(rt) => {
+            let why = if xr_args.forced {
+                "--xr".to_owned()
+            } else {
+                "an OpenXR runtime with a headset is present; --desktop plays in a window"
+                    .to_owned()
+            };
+            eprintln!(
+                "yakumo-player: playing in the headset {:?} through {} ({why})",
+                rt.system_name, rt.runtime_name
+            );
+            play_xr(&rt, clip, xr_args, view)
+        }
+        Err(e) if xr_args.any() => Err(anyhow::Error::new(e).context("cannot play in a headset")),
+        Err(e) => {
+            eprintln!("yakumo-player: playing on the desktop: {e}");
+            play_desktop(clip, view)
+        }
+    }
+}
+
+fn play_xr(
+    rt: &yakumo_player::xr::Runtime,
+    clip: PathBuf,
+    xr_args: XrArgs,
+    view: &ViewArgs,
+) -> Result<()> {
+    if view.camera.is_some() || view.orbit.is_some() || view.size.is_some() {
+        bail!(
+            "--camera, --orbit and --size choose the desktop view; in the headset the runtime sets the views"
+        );
+    }
+    if view.path != RenderPath::Raster {
+        bail!(
+            "the headset player renders with the raster path (--path compute is for the desktop, render and bench)"
+        );
+    }
+    let options = XrOptions {
+        clip,
+        up: parse_vec3(&view.up).context("--up")?,
+        params: view.params(XR_BACKGROUND)?,
+        max_frames: xr_args.max_frames,
+        dump: xr_args.dump,
+    };
+    let report = yakumo_player::xr::run(rt, &options)?;
+    if xr_args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{report}");
+    }
+    if !report.exit.clean() {
+        bail!("the OpenXR session did not end cleanly: {}", report.exit);
+    }
+    Ok(())
+}
+
+fn play_desktop(clip: PathBuf, view: &ViewArgs) -> Result<()> {
+    let start = match &view.camera {
+        Some(_) => Some(view.cameras(([0.0; 3], [0.0; 3]), 1)?.remove(0)),
+        None => None,
+    };
+    let up = parse_vec3(&view.up).context("--up")?;
+    desktop::run(desktop::PlayOptions {
+        clip,
+        start_camera: start,
+        up,
+        k: view.params([0.0; 4])?.k,
+        path: view.path,
+    })
 }
 
 fn info(clip: &Path, json: bool) -> Result<()> {

@@ -51,18 +51,40 @@ impl OffscreenTarget {
 
     /// Copies the texture back (waiting for the GPU) as straight-from-the-target RGBA8.
     pub fn read(&self, gpu: &Gpu) -> Result<RgbaImage, GpuError> {
-        let (w, h) = self.size;
+        let mut enc = gpu.device.create_command_encoder(&Default::default());
+        let readback = Readback::record(&gpu.device, &mut enc, &self.texture, self.size);
+        gpu.queue.submit([enc.finish()]);
+        readback.finish(gpu)
+    }
+}
+
+/// A texture → buffer copy recorded into an encoder, read back once submitted.
+#[derive(Debug)]
+pub struct Readback {
+    staging: wgpu::Buffer,
+    row: u32,
+    size: (u32, u32),
+}
+
+impl Readback {
+    /// Records a copy of the whole `size` texture (an RGBA8 format with `COPY_SRC`) into `enc`.
+    pub fn record(
+        device: &wgpu::Device,
+        enc: &mut wgpu::CommandEncoder,
+        texture: &wgpu::Texture,
+        size: (u32, u32),
+    ) -> Readback {
+        let (w, h) = size;
         let row = (w * 4).div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT)
             * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
-        let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("image readback"),
             size: row as u64 * h as u64,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let mut enc = gpu.device.create_command_encoder(&Default::default());
         enc.copy_texture_to_buffer(
-            self.texture.as_image_copy(),
+            texture.as_image_copy(),
             wgpu::TexelCopyBufferInfo {
                 buffer: &staging,
                 layout: wgpu::TexelCopyBufferLayout {
@@ -77,11 +99,16 @@ impl OffscreenTarget {
                 depth_or_array_layers: 1,
             },
         );
-        gpu.queue.submit([enc.finish()]);
-        let bytes = gpu.map_read(&staging)?;
+        Readback { staging, row, size }
+    }
+
+    /// Waits for the (submitted) copy and returns the image.
+    pub fn finish(self, gpu: &Gpu) -> Result<RgbaImage, GpuError> {
+        let (w, h) = self.size;
+        let bytes = gpu.map_read(&self.staging)?;
         let mut pixels = Vec::with_capacity((w * h * 4) as usize);
         for y in 0..h as usize {
-            let start = y * row as usize;
+            let start = y * self.row as usize;
             pixels.extend_from_slice(&bytes[start..start + (w * 4) as usize]);
         }
         Ok(RgbaImage::from_raw(w, h, pixels).expect("buffer holds w·h·4 bytes"))

@@ -49,6 +49,21 @@ impl Playback {
         (self.position.floor() as usize).min(self.count.saturating_sub(1))
     }
 
+    /// Moves the head by `frames` (fractional, either direction), wrapping when looping and
+    /// stopping at the ends otherwise; play/pause is unchanged.
+    pub fn scrub(&mut self, frames: f64) {
+        if self.count == 0 || !frames.is_finite() {
+            return;
+        }
+        let n = self.count as f64;
+        let p = self.position + frames;
+        self.position = if self.looping {
+            p.rem_euclid(n)
+        } else {
+            p.clamp(0.0, n - 1.0)
+        };
+    }
+
     /// Jumps to `frame`.
     pub fn seek(&mut self, frame: usize) {
         self.position = frame.min(self.count.saturating_sub(1)) as f64;
@@ -76,6 +91,22 @@ mod tests {
         p.advance(0.05);
         assert_eq!(p.frame(), 2);
         p.seek(100);
+        assert_eq!(p.frame(), 9);
+    }
+
+    #[test]
+    fn scrubbing_wraps_or_clamps() {
+        let mut p = Playback::new(10, 30.0);
+        p.scrub(-1.5);
+        assert_eq!(p.frame(), 8);
+        p.scrub(3.0);
+        assert_eq!(p.frame(), 1);
+        p.looping = false;
+        p.scrub(-5.0);
+        assert_eq!(p.frame(), 0);
+        p.scrub(50.0);
+        assert_eq!(p.frame(), 9);
+        p.scrub(f64::NAN);
         assert_eq!(p.frame(), 9);
     }
 }

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The OpenXR player against a real runtime: Monado (simulated HMD, headless null compositor) on
+# Mesa's lavapipe, inside a Debian trixie root (Debian 12 has no Monado package), following
+# ../shared/XR-TESTING.md. Builds the root once and caches it (YAKUMO_XR_ROOT, default
+# /var/cache/yakumo-ci/trixie), plays a small test clip for YAKUMO_XR_FRAMES frames (default 120)
+# with per-eye image dumps, stops Monado, then checks the results with the ignored Rust test
+# player-xr/tests/xr_monado.rs (session reached FOCUSED, frames submitted with both eyes,
+# disparity of the two eyes' images against the IPD, clean exit).
+# Needs root or sudo (debootstrap, chroot, bind mounts) and, the first time, Debian's mirrors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROOT=${YAKUMO_XR_ROOT:-/var/cache/yakumo-ci/trixie}
+MIRROR=${YAKUMO_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+FRAMES=${YAKUMO_XR_FRAMES:-120}
+TARGET=${CARGO_TARGET_DIR:-$PWD/target}
+OUT=$TARGET/xr-test
+PACKAGES="monado-service libopenxr1-monado libopenxr-loader1 libopenxr-utils mesa-vulkan-drivers"
+RUN=/opt/yakumo-xr-test
+
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(sudo)
+export PATH="$HOME/.cargo/bin:$PATH"
+say() { echo "xr-test: $*" >&2; }
+
+# Unmounts everything mounted under $1 (deepest first); fails if anything stays mounted.
+unmount_under() {
+  local dir
+  dir=$(realpath -m "$1")
+  awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
+    "${as_root[@]}" umount "$m" || "${as_root[@]}" umount -l "$m"
+  done
+  if awk -v d="$dir/" 'index($2, d) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
+    say "cannot unmount everything under $dir"
+    return 1
+  fi
+}
+
+mount_binds() {
+  for fs in proc dev sys; do
+    "${as_root[@]}" mount --bind "/$fs" "$1/$fs"
+  done
+}
+
+# 1. The player and the test clip, built on the host (the binary runs on trixie's newer glibc).
+cargo build -p yakumo-player --bin yakumo-player --example xr_test_clip
+rm -rf "$OUT"
+mkdir -p "$OUT"
+"$TARGET/debug/examples/xr_test_clip" "$OUT/figure.yk4d"
+
+# 2. The trixie root with Monado, made once and reused while its package list is unchanged.
+if [ "$("${as_root[@]}" cat "$ROOT/.yakumo-xr-packages" 2>/dev/null || true)" != "$PACKAGES" ]; then
+  command -v debootstrap >/dev/null || {
+    "${as_root[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq debootstrap
+  }
+  tmp="$ROOT.tmp"
+  unmount_under "$tmp"
+  "${as_root[@]}" rm -rf "$tmp"
+  say "making the trixie root in $ROOT (once; about a minute)"
+  "${as_root[@]}" mkdir -p "$(dirname "$ROOT")"
+  "${as_root[@]}" debootstrap --variant=minbase trixie "$tmp" "$MIRROR" >"$OUT/debootstrap.log" 2>&1 || {
+    tail -20 "$OUT/debootstrap.log" >&2
+    exit 1
+  }
+  "${as_root[@]}" cp /etc/resolv.conf "$tmp/etc/"
+  trap 'unmount_under "$tmp"' EXIT
+  mount_binds "$tmp"
+  # shellcheck disable=SC2086
+  "${as_root[@]}" chroot "$tmp" sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends $PACKAGES" >"$OUT/apt.log" 2>&1 || {
+    tail -20 "$OUT/apt.log" >&2
+    exit 1
+  }
+  unmount_under "$tmp"
+  trap - EXIT
+  echo "$PACKAGES" | "${as_root[@]}" tee "$tmp/.yakumo-xr-packages" >/dev/null
+  unmount_under "$ROOT"
+  "${as_root[@]}" rm -rf "$ROOT"
+  "${as_root[@]}" mv "$tmp" "$ROOT"
+fi
+
+# 3. Monado and the player inside the root.
+"${as_root[@]}" rm -rf "$ROOT$RUN"
+"${as_root[@]}" mkdir -p "$ROOT$RUN"
+"${as_root[@]}" cp "$TARGET/debug/yakumo-player" "$OUT/figure.yk4d" "$ROOT$RUN/"
+trap 'unmount_under "$ROOT"' EXIT
+mount_binds "$ROOT"
+say "playing $FRAMES frames against Monado (simulated HMD, null compositor, lavapipe)"
+"${as_root[@]}" chroot "$ROOT" /bin/sh -c "
+  cd $RUN
+  export VK_DRIVER_FILES=\$(ls /usr/share/vulkan/icd.d/lvp_icd*.json | head -n 1)
+  export XDG_RUNTIME_DIR=/tmp/yakumo-xdg XRT_COMPOSITOR_NULL=1 XRT_NO_STDIN=1
+  rm -rf \$XDG_RUNTIME_DIR && mkdir -p -m 700 \$XDG_RUNTIME_DIR
+  monado-service > monado.log 2>&1 &
+  monado=\$!
+  for i in \$(seq 100); do [ -S \$XDG_RUNTIME_DIR/monado_comp_ipc ] && break; sleep 0.1; done
+  RUST_LOG=info timeout 900 ./yakumo-player play figure.yk4d --xr --max-frames $FRAMES \
+    --dump-frames dump --dump-count 3 --k 8 --json > summary.json 2> player.log
+  echo \$? > player.rc
+  kill \$monado
+  wait \$monado
+  echo \$? > monado.rc
+" || true
+unmount_under "$ROOT"
+trap - EXIT
+"${as_root[@]}" cp -r "$ROOT$RUN/." "$OUT/"
+"${as_root[@]}" chown -R "$(id -u):$(id -g)" "$OUT"
+say "player exit status $(cat "$OUT/player.rc" 2>/dev/null || echo missing); log in $OUT/player.log"
+
+# 4. The checks.
+YAKUMO_XR_RESULTS="$OUT" cargo test -p yakumo-player --test xr_monado -- --ignored --nocapture
