@@ -343,6 +343,9 @@ mod tests {
     }
 
     proptest! {
+        // About one random lens in six folds inside the image and is skipped.
+        #![proptest_config(ProptestConfig { max_global_rejects: 1 << 20, ..ProptestConfig::default() })]
+
         #[test]
         fn project_after_unproject_is_identity(
             dist in lens(), u in 0.0f64..639.0, v in 0.0f64..479.0, depth in 0.5f64..8.0
@@ -362,9 +365,13 @@ mod tests {
         }
 
         #[test]
-        fn rodrigues_round_trip(x in -3.0f64..3.0, y in -3.0f64..3.0, z in -3.0f64..3.0) {
-            let v = DVec3::new(x, y, z);
-            prop_assume!(v.length() < std::f64::consts::PI - 1e-3);
+        fn rodrigues_round_trip(
+            x in -1.0f64..1.0, y in -1.0f64..1.0, z in -1.0f64..1.0,
+            angle in 0.0f64..std::f64::consts::PI - 1e-3
+        ) {
+            let axis = DVec3::new(x, y, z);
+            prop_assume!(axis.length() > 1e-3);
+            let v = axis.normalize() * angle;
             let back = rotation_to_rodrigues(rodrigues_to_rotation(v));
             prop_assert!((back - v).length() < 1e-9, "{v} -> {back}");
         }
