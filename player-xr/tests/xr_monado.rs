@@ -125,12 +125,13 @@ fn the_player_runs_a_stereo_session_on_monado() {
 
     // The clip's head centre, per clip frame, in clip coordinates.
     let mut clip = ClipReader::open(dir.join("figure.yk4d")).expect("the test clip");
+    let dumps = dir.join("dump");
     let dumped: Vec<u64> = serde_json::from_value(summary["dumped_frames"].clone()).unwrap();
     assert!(!dumped.is_empty(), "no frames dumped");
     println!("frame | measured disparity px | predicted px | fx·IPD/Z px | IPD mm | depth m");
     for frame in dumped {
         let stem = format!("frame_{frame:06}");
-        let rec: Value = serde_json::from_str(&read(&dir.join(format!("{stem}.json")))).unwrap();
+        let rec: Value = serde_json::from_str(&read(&dumps.join(format!("{stem}.json")))).unwrap();
         let clip_frame = rec["clip_frame"].as_u64().unwrap() as usize;
         let points = clip.read_frame(clip_frame).unwrap();
         let head: Vec<DVec3> = points
@@ -150,7 +151,7 @@ fn the_player_runs_a_stereo_session_on_monado() {
         let imgs: Vec<image::RgbaImage> = eyes
             .iter()
             .map(|e| {
-                image::open(dir.join(e["image"].as_str().unwrap()))
+                image::open(dumps.join(e["image"].as_str().unwrap()))
                     .expect("eye image")
                     .to_rgba8()
             })

@@ -326,32 +326,32 @@ impl Loop<'_> {
             }
         }
         let submitted = self.report.frames_submitted;
-        if let (Some(dumper), Some(clip_frame)) = (self.dumper.as_mut(), self.loaded) {
-            if dumper.wants() {
-                let stem = Dumper::stem(submitted);
-                let record = FrameRecord {
-                    frame: submitted,
-                    clip_frame,
-                    display_time_ns: time.as_nanos(),
-                    anchor: self.anchor,
-                    placement,
-                    clip_to_space: transform,
-                    eyes: (0..2)
-                        .map(|i| EyeRecord {
-                            eye: EYE_NAMES[i].into(),
-                            image: format!("{stem}_{}.png", EYE_NAMES[i]),
-                            pose: poses[i],
-                            fov: fovs[i],
-                            camera: CameraRecord::of(&cams[i]),
-                        })
-                        .collect(),
-                };
-                let eye = |i: usize| {
-                    let (t, v) = xs.eyes[i].image(index[i]);
-                    (t, v, xs.eyes[i].size())
-                };
-                dumper.write(&self.gpu, [eye(0), eye(1)], &record)?;
-            }
+        if let (Some(dumper), Some(clip_frame)) = (self.dumper.as_mut(), self.loaded)
+            && dumper.wants()
+        {
+            let stem = Dumper::stem(submitted);
+            let record = FrameRecord {
+                frame: submitted,
+                clip_frame,
+                display_time_ns: time.as_nanos(),
+                anchor: self.anchor,
+                placement,
+                clip_to_space: transform,
+                eyes: (0..2)
+                    .map(|i| EyeRecord {
+                        eye: EYE_NAMES[i].into(),
+                        image: format!("{stem}_{}.png", EYE_NAMES[i]),
+                        pose: poses[i],
+                        fov: fovs[i],
+                        camera: CameraRecord::of(&cams[i]),
+                    })
+                    .collect(),
+            };
+            let eye = |i: usize| {
+                let (t, v) = xs.eyes[i].image(index[i]);
+                (t, v, xs.eyes[i].size())
+            };
+            dumper.write(&self.gpu, [eye(0), eye(1)], &record)?;
         }
         xs.eyes[0].release()?;
         xs.eyes[1].release()?;
@@ -462,17 +462,16 @@ impl Loop<'_> {
         }
         self.playback.advance(dt);
         let head = self.playback.frame();
-        if let Some(points) = self.stream.poll(head) {
-            if self.loaded != Some(head) {
-                match &mut self.frame {
-                    Some(f) => f.upload(&self.gpu.device, &self.gpu.queue, &points)?,
-                    None => {
-                        self.frame =
-                            Some(GpuFrame::new(&self.gpu.device, &self.gpu.queue, &points)?)
-                    }
+        if let Some(points) = self.stream.poll(head)
+            && self.loaded != Some(head)
+        {
+            match &mut self.frame {
+                Some(f) => f.upload(&self.gpu.device, &self.gpu.queue, &points)?,
+                None => {
+                    self.frame = Some(GpuFrame::new(&self.gpu.device, &self.gpu.queue, &points)?)
                 }
-                self.loaded = Some(head);
             }
+            self.loaded = Some(head);
         }
         for e in self.stream.take_errors() {
             tracing::warn!("clip read error (frame skipped): {e}");
