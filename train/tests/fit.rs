@@ -246,7 +246,6 @@ fn tiny_run_learns_evaluates_and_bakes() {
 }
 
 #[test]
-#[ignore = "known failure: resume is not yet bit-exact on wgpu (see issue 6 note)"]
 fn resume_continues_bit_for_bit() {
     let (dir, data) = dataset();
     let straight = dir.path().join("straight");

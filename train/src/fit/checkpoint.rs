@@ -241,7 +241,7 @@ pub fn load<B: AutodiffBackend>(
     let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
     let record = Recorder::<B>::load(&recorder, blobs[0].clone(), device)
         .map_err(|e| invalid(format!("model: {e}")))?;
-    let model = Model::<B>::new(spec, &zeros, device).load_record(record);
+    let model = Model::<B>::new(spec, &zeros, 0, device).load_record(record);
     let optim = Optimizers::from_bytes(&blobs[1..], device).map_err(invalid)?;
     Ok(Checkpoint {
         model,

@@ -98,8 +98,7 @@ impl<B: TrainBackend> Trainer<B> {
         initial: &[Vec<[f32; 3]>],
         device: B::Device,
     ) -> anyhow::Result<Trainer<B>> {
-        B::seed(&device, run.settings.seed);
-        let model = Model::new(&run.spec, initial, &device);
+        let model = Model::new(&run.spec, initial, run.settings.seed, &device);
         let state = TrainState {
             iteration: 0,
             rng: RngState::capture(&ChaCha8Rng::seed_from_u64(run.settings.seed)),

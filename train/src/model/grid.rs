@@ -4,7 +4,10 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Distribution, Int, Tensor};
+use burn::tensor::{Int, Tensor};
+use rand_chacha::ChaCha8Rng;
+
+use super::host_uniform;
 
 /// The axis pairs of the six planes (0 = x, 1 = y, 2 = z, 3 = t).
 pub const PLANES: [(usize, usize); 6] = [(0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3)];
@@ -44,15 +47,21 @@ impl GridShape {
 }
 
 impl<B: Backend> FeatureGrid<B> {
-    /// Planes initialised uniformly in ±`scale`.
-    pub fn new(shape: &GridShape, scale: f64, device: &B::Device) -> FeatureGrid<B> {
+    /// Planes initialised uniformly in ±`scale`, drawn from `rng` on the host.
+    pub fn new(
+        shape: &GridShape,
+        scale: f32,
+        rng: &mut ChaCha8Rng,
+        device: &B::Device,
+    ) -> FeatureGrid<B> {
         let mut planes = Vec::new();
         for level in 0..shape.levels.len() {
             for (a, b) in PLANES {
                 let cells = shape.res(level, a) * shape.res(level, b);
-                planes.push(Param::from_tensor(Tensor::random(
+                planes.push(Param::from_tensor(host_uniform(
+                    rng,
                     [cells, shape.features],
-                    Distribution::Uniform(-scale, scale),
+                    scale,
                     device,
                 )));
             }

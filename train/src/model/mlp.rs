@@ -1,10 +1,13 @@
 //! Small fully connected networks with ReLU between layers.
 
-use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
+use burn::module::{Module, Param};
+use burn::nn::Linear;
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
+use rand_chacha::ChaCha8Rng;
+
+use super::host_uniform;
 
 /// A multilayer perceptron `widths[0] → widths[1] → …`, ReLU after every layer but the last.
 #[derive(Module, Debug)]
@@ -13,13 +16,21 @@ pub struct Mlp<B: Backend> {
 }
 
 impl<B: Backend> Mlp<B> {
-    /// A freshly initialised network with the given layer widths (at least two).
-    pub fn new(widths: &[usize], device: &B::Device) -> Mlp<B> {
+    /// A freshly initialised network with the given layer widths (at least two): weights and
+    /// biases uniform in ±1/√fan_in (burn's and PyTorch's default), drawn from `rng` on the host
+    /// so the same seed gives the same network on every backend.
+    pub fn new(widths: &[usize], rng: &mut ChaCha8Rng, device: &B::Device) -> Mlp<B> {
         assert!(widths.len() >= 2, "an MLP needs input and output widths");
         Mlp {
             layers: widths
                 .windows(2)
-                .map(|w| LinearConfig::new(w[0], w[1]).init(device))
+                .map(|w| {
+                    let bound = 1.0 / (w[0] as f32).sqrt();
+                    Linear {
+                        weight: Param::from_tensor(host_uniform(rng, [w[0], w[1]], bound, device)),
+                        bias: Some(Param::from_tensor(host_uniform(rng, [w[1]], bound, device))),
+                    }
+                })
                 .collect(),
         }
     }

@@ -14,6 +14,8 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 pub use appearance::{SourceImage, point_colors};
@@ -99,6 +101,19 @@ impl ModelSpec {
     }
 }
 
+/// A tensor of `shape` with values uniform in ±`bound`, drawn from `rng` on the host.
+pub fn host_uniform<B: Backend, const D: usize>(
+    rng: &mut ChaCha8Rng,
+    shape: [usize; D],
+    bound: f32,
+    device: &B::Device,
+) -> Tensor<B, D> {
+    let values: Vec<f32> = (0..shape.iter().product::<usize>())
+        .map(|_| rng.random_range(-bound..=bound))
+        .collect();
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
 /// Per-frame point positions.
 #[derive(Module, Debug)]
 pub struct Positions<B: Backend> {
@@ -135,10 +150,18 @@ pub struct PointGeometry<B: Backend> {
 }
 
 impl<B: Backend> Model<B> {
-    /// A new model whose frame `i` starts at the points `initial[i]` (each `spec.points` long).
-    pub fn new(spec: &ModelSpec, initial: &[Vec<[f32; 3]>], device: &B::Device) -> Model<B> {
+    /// A new model whose frame `i` starts at the points `initial[i]` (each `spec.points` long);
+    /// every other parameter is drawn from `seed` on the host, so a seed gives the same model on
+    /// every backend and in every process.
+    pub fn new(
+        spec: &ModelSpec,
+        initial: &[Vec<[f32; 3]>],
+        seed: u64,
+        device: &B::Device,
+    ) -> Model<B> {
         assert_eq!(initial.len(), spec.frames, "one point set per frame");
         let f = spec.grid.feature_len();
+        let rng = &mut ChaCha8Rng::seed_from_u64(seed);
         Model {
             positions: Positions {
                 frames: initial
@@ -152,10 +175,10 @@ impl<B: Backend> Model<B> {
                     })
                     .collect(),
             },
-            grid: FeatureGrid::new(&spec.grid, 0.1, device),
-            geometry: Mlp::new(&[f, HIDDEN, HIDDEN, 2], device),
-            blend: Mlp::new(&[f + 3, HIDDEN, 1], device),
-            sh: Mlp::new(&[f, HIDDEN, 3 * sh::SH_COEFFS], device),
+            grid: FeatureGrid::new(&spec.grid, 0.1, rng, device),
+            geometry: Mlp::new(&[f, HIDDEN, HIDDEN, 2], rng, device),
+            blend: Mlp::new(&[f + 3, HIDDEN, 1], rng, device),
+            sh: Mlp::new(&[f, HIDDEN, 3 * sh::SH_COEFFS], rng, device),
         }
     }
 
