@@ -248,13 +248,38 @@ fn same_seed_gives_the_same_truth() {
     run(&SynthOptions {
         out: c.path().to_path_buf(),
         seed: 12,
-        ..opts
+        ..opts.clone()
     })
     .unwrap();
     assert_ne!(
         std::fs::read(a.path().join("truth/images/00/000000.jpg")).unwrap(),
         std::fs::read(c.path().join("truth/images/00/000000.jpg")).unwrap()
     );
+    // --truth-only writes the same truth and nothing that needs an encoder.
+    let d = tempfile::tempdir().unwrap();
+    let summary = run(&SynthOptions {
+        out: d.path().to_path_buf(),
+        truth_only: true,
+        ..opts
+    })
+    .unwrap();
+    assert!(summary.videos.is_empty() && summary.calib_videos.is_empty());
+    for dir in ["videos", "calib", "plates"] {
+        assert!(!d.path().join(dir).exists(), "--truth-only wrote {dir}/");
+    }
+    for rel in [
+        "truth/images/01/000001.jpg",
+        "truth/masks/00/000000.png",
+        "truth/points/000001.ply",
+        "truth/intri.yml",
+        "truth/extri.yml",
+    ] {
+        assert_eq!(
+            std::fs::read(a.path().join(rel)).unwrap(),
+            std::fs::read(d.path().join(rel)).unwrap(),
+            "{rel} differs with --truth-only"
+        );
+    }
 }
 
 #[test]

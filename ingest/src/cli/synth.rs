@@ -43,6 +43,10 @@ pub struct SynthArgs {
     /// Ground-truth surface points sampled per frame (truth/points and truth/clip.yk4d).
     #[arg(long, default_value_t = 200_000)]
     points: usize,
+    /// Write only the ground-truth dataset (truth/): no videos, plates or calibration videos, so
+    /// no encoder is needed. For training experiments on a machine without GStreamer plugins.
+    #[arg(long)]
+    truth_only: bool,
     /// Print a JSON summary (paths, counts, seconds) on stdout.
     #[arg(long)]
     json: bool,
@@ -78,6 +82,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
         board: args.board,
         calib_frames: args.calib_frames,
         points: args.points,
+        truth_only: args.truth_only,
         progress: true,
     };
     let summary = yakumo_ingest::synth::run(&opts)

@@ -75,6 +75,8 @@ pub struct SynthOptions {
     pub calib_frames: usize,
     /// Surface points per truth frame.
     pub points: usize,
+    /// Write only `truth/` (no videos, plates or calibration videos).
+    pub truth_only: bool,
     /// Show progress bars on a terminal.
     pub progress: bool,
 }
@@ -95,6 +97,7 @@ impl SynthOptions {
             board: BoardChoice::Charuco,
             calib_frames: 60,
             points: 200_000,
+            truth_only: false,
             progress: true,
         }
     }
@@ -263,12 +266,17 @@ pub fn run(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
             .iter()
             .enumerate()
             .map(|(c, _)| {
-                let path = capture_camera(&stage, c, writers);
+                let path = if opts.truth_only {
+                    capture_truth(&stage, c, writers).map(|()| None)
+                } else {
+                    capture_camera(&stage, c, writers).map(Some)
+                };
                 bar.inc(1);
                 path
             })
             .collect::<Result<Vec<_>, _>>()
     })?;
+    let videos: Vec<PathBuf> = videos.into_iter().flatten().collect();
     bar.finish_and_clear();
     seconds.capture = t.elapsed().as_secs_f64();
     info!(
@@ -283,7 +291,11 @@ pub fn run(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
     info!(seconds = seconds.points, "surface points and clip written");
 
     let t = Instant::now();
-    let calib_videos = calibration_videos(&stage)?;
+    let calib_videos = if opts.truth_only {
+        Vec::new()
+    } else {
+        calibration_videos(&stage)?
+    };
     seconds.calibration = t.elapsed().as_secs_f64();
     info!(seconds = seconds.calibration, "calibration videos written");
 
@@ -294,7 +306,11 @@ pub fn run(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
     Ok(SynthSummary {
         out: opts.out.clone(),
         adapter: stage.renderer.adapter().to_string(),
-        plates: names.iter().map(|n| plate_path(&opts.out, n)).collect(),
+        plates: if opts.truth_only {
+            Vec::new()
+        } else {
+            names.iter().map(|n| plate_path(&opts.out, n)).collect()
+        },
         cameras: names,
         frames: opts.frames,
         video_frames: stage.timeline.video_frames,
@@ -316,24 +332,40 @@ fn plate_path(out: &Path, cam: &str) -> PathBuf {
     out.join("plates").join(format!("{cam}.png"))
 }
 
-/// Renders one camera's plate, video and truth frames; returns the video's path.
-fn capture_camera(stage: &Stage<'_>, c: usize, writers: &Writers) -> Result<PathBuf, SynthError> {
-    let (opts, tl, renderer) = (stage.opts, &stage.timeline, &stage.renderer);
-    let cam = &stage.cameras[c];
-    let warp = Warp::new(cam);
-    let target = renderer.target(warp.canvas().width, warp.canvas().height);
-    let environment = Draw {
-        mesh: &stage.environment,
-        textures: &stage.materials,
-    };
-    let shoot = |t: Option<f64>| -> Result<gpu::Frame, SynthError> {
+/// One camera's renderer state: its lens warp and render target.
+struct Shooter<'s> {
+    stage: &'s Stage<'s>,
+    warp: Warp,
+    target: gpu::Target,
+}
+
+impl<'s> Shooter<'s> {
+    fn new(stage: &'s Stage<'s>, c: usize) -> Self {
+        let warp = Warp::new(&stage.cameras[c]);
+        let target = stage
+            .renderer
+            .target(warp.canvas().width, warp.canvas().height);
+        Shooter {
+            stage,
+            warp,
+            target,
+        }
+    }
+
+    /// The room at scene time `t` with the subject, or the empty room (the plate) for `None`.
+    fn shoot(&self, t: Option<f64>) -> Result<gpu::Frame, SynthError> {
+        let (stage, renderer) = (self.stage, &self.stage.renderer);
+        let environment = Draw {
+            mesh: &stage.environment,
+            textures: &stage.materials,
+        };
         let canvas = match t {
-            None => renderer.render(&target, warp.canvas(), &[environment])?,
+            None => renderer.render(&self.target, self.warp.canvas(), &[environment])?,
             Some(t) => {
                 let subject = renderer.upload_mesh(&stage.figure.pose(t).mesh);
                 renderer.render(
-                    &target,
-                    warp.canvas(),
+                    &self.target,
+                    self.warp.canvas(),
                     &[
                         environment,
                         Draw {
@@ -344,24 +376,50 @@ fn capture_camera(stage: &Stage<'_>, c: usize, writers: &Writers) -> Result<Path
                 )?
             }
         };
-        Ok(warp.apply(canvas))
-    };
+        Ok(self.warp.apply(canvas))
+    }
+}
 
-    let plate = shoot(None)?;
+/// Queues truth frame `i` (image and mask) of camera `cam` for writing.
+fn write_truth(
+    opts: &SynthOptions,
+    cam: &str,
+    i: usize,
+    frame: Arc<gpu::Frame>,
+    writers: &Writers,
+) -> Result<(), SynthError> {
+    let truth = DatasetLayout::new(opts.out.join("truth"));
+    let (image, mask) = (
+        truth.image_path(cam, i as u32),
+        truth.mask_path(cam, i as u32),
+    );
+    writers.spawn(move || {
+        output::write_jpeg(&image, &frame)?;
+        output::write_mask(&mask, &frame)
+    })
+}
+
+/// Renders one camera's truth frames only (`--truth-only`).
+fn capture_truth(stage: &Stage<'_>, c: usize, writers: &Writers) -> Result<(), SynthError> {
+    let shooter = Shooter::new(stage, c);
+    let name = &stage.cameras[c].name;
+    for i in 0..stage.opts.frames {
+        let frame = shooter.shoot(Some(stage.timeline.truth_time(i)))?;
+        write_truth(stage.opts, name, i, Arc::new(frame), writers)?;
+    }
+    Ok(())
+}
+
+/// Renders one camera's plate, video and truth frames; returns the video's path.
+fn capture_camera(stage: &Stage<'_>, c: usize, writers: &Writers) -> Result<PathBuf, SynthError> {
+    let (opts, tl) = (stage.opts, &stage.timeline);
+    let cam = &stage.cameras[c];
+    let shooter = Shooter::new(stage, c);
+
+    let plate = shooter.shoot(None)?;
     let path = plate_path(&opts.out, &cam.name);
     writers.spawn(move || output::write_png_rgb(&path, &plate))?;
 
-    let truth = DatasetLayout::new(opts.out.join("truth"));
-    let write_truth = |i: usize, frame: Arc<gpu::Frame>| {
-        let (image, mask) = (
-            truth.image_path(&cam.name, i as u32),
-            truth.mask_path(&cam.name, i as u32),
-        );
-        writers.spawn(move || {
-            output::write_jpeg(&image, &frame)?;
-            output::write_mask(&mask, &frame)
-        })
-    };
     // Video frame j shows the same instant as truth frame j − shift when the offsets differ
     // by whole frames; then one render serves both.
     let shift = (tl.start - tl.offsets[c]) * tl.fps;
@@ -379,17 +437,18 @@ fn capture_camera(stage: &Stage<'_>, c: usize, writers: &Writers) -> Result<Path
     let mut video =
         video::CameraVideo::create(&video_path, (opts.width, opts.height), stage.fps, audio)?;
     for j in 0..tl.video_frames {
-        let frame = Arc::new(shoot(Some(tl.video_time(c, j)))?);
+        let frame = Arc::new(shooter.shoot(Some(tl.video_time(c, j)))?);
         video.push(&frame)?;
         let i = j as i64 - shift;
         if aligned && (0..opts.frames as i64).contains(&i) {
-            write_truth(i as usize, frame)?;
+            write_truth(opts, &cam.name, i as usize, frame, writers)?;
         }
     }
     video.finish()?;
     if !aligned {
         for i in 0..opts.frames {
-            write_truth(i, Arc::new(shoot(Some(tl.truth_time(i)))?))?;
+            let frame = shooter.shoot(Some(tl.truth_time(i)))?;
+            write_truth(opts, &cam.name, i, Arc::new(frame), writers)?;
         }
     }
     Ok(video_path)
