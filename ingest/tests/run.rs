@@ -12,8 +12,11 @@ use yakumo_ingest::synth::{SynthOptions, SynthSummary};
 /// JPEG (quality 95) of an H.264 decode at 320×240 against the JPEG truth: the floor is set
 /// well below what a correct frame gives and well above what a neighbouring frame gives.
 const PSNR_FLOOR_DB: f64 = 30.0;
-/// Mean intersection-over-union floor of the plate-difference masks against the truth masks.
-const IOU_FLOOR: f64 = 0.9;
+/// Mean intersection-over-union floor of the plate-difference masks against the truth masks:
+/// what the method reaches (0.935 measured), below the target of 0.97.
+const IOU_FLOOR: f64 = 0.92;
+/// Floor of the worst image's IoU (0.910 measured; the target is 0.94).
+const IOU_WORST_FLOOR: f64 = 0.89;
 /// Largest error of a recovered audio offset, in milliseconds.
 const OFFSET_TOLERANCE_MS: f64 = 1.0;
 
@@ -115,7 +118,7 @@ fn synthetic_capture_becomes_a_matching_dataset() {
 
     // Images match the truth images; masks match the truth masks.
     let (ours, truth) = (DatasetLayout::new(&out), DatasetLayout::new(&summary.truth));
-    let (mut worst_psnr, mut iou_sum, mut n) = (f64::INFINITY, 0.0, 0);
+    let (mut worst_psnr, mut worst_iou, mut iou_sum, mut n) = (f64::INFINITY, 1.0f64, 0.0, 0);
     for cam in &summary.cameras {
         for frame in 0..summary.frames as u32 {
             let p = psnr(
@@ -123,17 +126,20 @@ fn synthetic_capture_becomes_a_matching_dataset() {
                 &rgb(&truth.image_path(cam, frame)),
             );
             worst_psnr = worst_psnr.min(p);
-            iou_sum += iou(
+            let image_iou = iou(
                 &grey(&ours.mask_path(cam, frame)),
                 &grey(&truth.mask_path(cam, frame)),
             );
+            worst_iou = worst_iou.min(image_iou);
+            iou_sum += image_iou;
             n += 1;
         }
     }
     let mean_iou = iou_sum / n as f64;
-    eprintln!("worst PSNR {worst_psnr:.2} dB, mean mask IoU {mean_iou:.4}");
+    eprintln!("worst PSNR {worst_psnr:.2} dB, mask IoU mean {mean_iou:.4}, worst {worst_iou:.4}");
     assert!(worst_psnr >= PSNR_FLOOR_DB, "worst PSNR {worst_psnr:.2} dB");
     assert!(mean_iou >= IOU_FLOOR, "mean IoU {mean_iou:.4}");
+    assert!(worst_iou >= IOU_WORST_FLOOR, "worst IoU {worst_iou:.4}");
     // A neighbouring frame is clearly worse, so the PSNR check does test the timing.
     let off_by_one = psnr(
         &rgb(&ours.image_path("00", 1)),
@@ -239,4 +245,105 @@ fn bad_inputs_are_explained() {
     .unwrap_err();
     assert!(err.to_string().contains("holds no yakumo.toml"), "{err}");
     assert!(!out.exists());
+}
+
+/// Copies the H.264 stream of `src` into `dst` through `muxer` (a GStreamer element
+/// description, e.g. `matroskamux creation-time=...`).
+fn remux(src: &Path, dst: &Path, muxer: &str) {
+    use gstreamer as gst;
+    use gstreamer::prelude::*;
+    gst::init().unwrap();
+    let description = format!(
+        "filesrc location=\"{}\" ! qtdemux ! h264parse ! {muxer} ! filesink location=\"{}\"",
+        src.display(),
+        dst.display()
+    );
+    let pipeline = gst::parse::launch(&description).unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let bus = pipeline.bus().unwrap();
+    let msg = bus
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(60),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        )
+        .expect("remux finishes");
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert!(
+        matches!(msg.view(), gst::MessageView::Eos(_)),
+        "remux of {} failed: {msg:?}",
+        src.display()
+    );
+}
+
+/// `--sync timestamps`: cameras whose clocks say they started 0, +1 and −1 s apart (whole
+/// seconds, which is what container recording times hold) are put on one timeline from the
+/// recording times alone, and the frames match the truth frames; a camera without a readable
+/// recording time is named.
+#[test]
+fn timestamps_put_cameras_on_one_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let offsets_ms = [0.0, 1000.0, -1000.0];
+    let summary = yakumo_ingest::synth::run(&SynthOptions {
+        cameras: 3,
+        frames: 3,
+        width: 160,
+        height: 120,
+        fps: 10.0,
+        seed: 11,
+        offsets_ms: Some(offsets_ms.to_vec()),
+        calib_frames: 1,
+        points: 100,
+        progress: false,
+        ..SynthOptions::new(dir.path())
+    })
+    .unwrap();
+    let clocked = dir.path().join("clocked");
+    std::fs::create_dir(&clocked).unwrap();
+    let mut videos = Vec::new();
+    for (video, ms) in summary.videos.iter().zip(offsets_ms) {
+        let name = video.file_stem().unwrap().to_string_lossy();
+        let dst = clocked.join(format!("{name}.mkv"));
+        let second = 10 + (ms / 1000.0) as i64;
+        // Matroska's DateUTC: the recording time as a camera with a set clock writes it (the
+        // demuxer reports whole seconds).
+        let time = format!("2026-03-04T05:06:{second:02}Z");
+        remux(video, &dst, &format!("matroskamux creation-time={time}"));
+        videos.push(dst);
+    }
+    let out = dir.path().join("dataset");
+    let result = run(&RunOptions {
+        sync: SyncMethod::Timestamps,
+        ..RunOptions::new(videos.clone(), &summary.truth, &out)
+    })
+    .unwrap();
+    let got: Vec<f64> = result.sync.iter().map(|s| s.offset_ms).collect();
+    assert_eq!(got, offsets_ms.to_vec());
+    let manifest = Manifest::read(&DatasetLayout::new(&out).manifest_path()).unwrap();
+    assert_eq!(manifest.sync.unwrap().method, "timestamps");
+    let (ours, truth) = (DatasetLayout::new(&out), DatasetLayout::new(&summary.truth));
+    for cam in &summary.cameras {
+        for frame in 0..summary.frames as u32 {
+            let p = psnr(
+                &rgb(&ours.image_path(cam, frame)),
+                &rgb(&truth.image_path(cam, frame)),
+            );
+            assert!(p >= PSNR_FLOOR_DB, "camera {cam} frame {frame}: {p:.2} dB");
+        }
+    }
+
+    // An MPEG transport stream carries no recording time: the camera's file is named.
+    let untimed = dir.path().join("01.ts");
+    remux(&summary.videos[1], &untimed, "mpegtsmux");
+    let err = run(&RunOptions {
+        sync: SyncMethod::Timestamps,
+        ..RunOptions::new(
+            vec![videos[0].clone(), untimed, videos[2].clone()],
+            &summary.truth,
+            dir.path().join("other"),
+        )
+    })
+    .unwrap_err();
+    assert!(matches!(err, RunError::NoTimestamp { .. }), "{err}");
+    assert!(err.to_string().contains("01.ts"), "{err}");
+    assert!(!dir.path().join("other").exists());
 }

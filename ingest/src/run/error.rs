@@ -125,6 +125,21 @@ pub enum RunError {
         /// The source frame that was needed.
         wanted: u64,
     },
+    /// A video's stream stops well before its container's stated duration.
+    #[error(
+        "{}: the video stream stops after {frames} frames ({stream_s:.3} s) but the container says it lasts {container_s:.3} s; the file is truncated or damaged (copy it again, or re-encode the part that decodes)",
+        path.display()
+    )]
+    ShortStream {
+        /// The video.
+        path: PathBuf,
+        /// Frames that decode.
+        frames: u64,
+        /// Their duration in seconds.
+        stream_s: f64,
+        /// The container's duration in seconds.
+        container_s: f64,
+    },
     /// `--out` already holds something other than this dataset.
     #[error("--out {}: {reason}; choose another directory or remove it", path.display())]
     OutputOccupied {

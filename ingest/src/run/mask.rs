@@ -34,6 +34,10 @@ pub struct PlateThresholds {
     pub highlight_ratio: f32,
     /// Below this mean level (0–255) chromaticity is too noisy to use; only brightness counts.
     pub dark_level: f32,
+    /// Pixels whose channels all differ from the plate by at most this many times the frame's
+    /// noise level (the median difference over the whole image) are firmly background: clean-up
+    /// never turns them into subject, so real gaps (between the legs, under an arm) stay open.
+    pub noise_multiple: f32,
 }
 
 impl Default for PlateThresholds {
@@ -44,6 +48,7 @@ impl Default for PlateThresholds {
             shadow_ratio: 0.7,
             highlight_ratio: 1.25,
             dark_level: 24.0,
+            noise_multiple: 3.0,
         }
     }
 }
@@ -91,27 +96,87 @@ impl PlateDifference {
         }
     }
 
-    fn is_subject(&self, f: [u8; 3], p: [u8; 3]) -> bool {
+    /// The class of frame pixel `f` against plate pixel `p`, when it is not firm background.
+    fn classify(&self, f: [u8; 3], p: [u8; 3]) -> Class {
         let t = &self.thresholds;
-        let diff = (0..3)
-            .map(|i| (f[i] as f32 - p[i] as f32).abs())
-            .fold(0.0, f32::max);
-        if diff < t.min_difference {
-            return false;
-        }
+        let diff = max_difference(f, p);
         let sum = |c: [u8; 3]| c.iter().map(|&v| v as f32).sum::<f32>();
         let (sf, sp) = (sum(f), sum(p));
         let ratio = (sf + 3.0) / (sp + 3.0);
-        if ratio < t.shadow_ratio || ratio > t.highlight_ratio {
-            return true;
+        if diff >= t.min_difference && (ratio < t.shadow_ratio || ratio > t.highlight_ratio) {
+            return Class::Subject;
         }
         if sf.min(sp) / 3.0 < t.dark_level {
-            return false;
+            return Class::Unsure;
         }
         let chroma = |c: [u8; 3], s: f32| [c[0] as f32 / s, c[1] as f32 / s];
         let (cf, cp) = (chroma(f, sf), chroma(p, sp));
-        (cf[0] - cp[0]).hypot(cf[1] - cp[1]) > t.chroma
+        let distance = (cf[0] - cp[0]).hypot(cf[1] - cp[1]);
+        if diff >= t.min_difference && distance > t.chroma {
+            Class::Subject
+        } else if ratio < 1.0 && ratio >= t.shadow_ratio && distance < t.chroma / 2.0 {
+            // Darker with the plate's colour: what a shadow does.
+            Class::Weak
+        } else {
+            Class::Unsure
+        }
     }
+
+    /// The largest channel difference that counts as noise in a frame whose pixels differ from
+    /// the plate's by `differences`: `noise_multiple` times the median (most of the image is
+    /// background), at least 1.
+    fn noise_limit(&self, differences: &[f32]) -> f32 {
+        let mut histogram = [0usize; 256];
+        for &d in differences {
+            histogram[(d as usize).min(255)] += 1;
+        }
+        let half = differences.len().div_ceil(2);
+        let mut seen = 0;
+        let median = histogram
+            .iter()
+            .position(|&n| {
+                seen += n;
+                seen >= half
+            })
+            .unwrap_or(0);
+        (self.thresholds.noise_multiple * median as f32).max(1.0)
+    }
+}
+
+/// A pixel is firm background when it and at least this many of the 9 pixels of its 3×3
+/// neighbourhood (itself included) match the plate within noise: a region of background
+/// reproduces the plate, while a subject colour that happens to match it does so in scattered
+/// pixels.
+const FIRM_SUPPORT: u8 = 6;
+
+/// For every pixel, how many of its 3×3 neighbourhood (itself included, clipped at the border)
+/// are set in `m`.
+fn neighbourhood_counts(m: &[bool], w: usize, h: usize) -> Vec<u8> {
+    let mut counts = vec![0u8; m.len()];
+    for y in 0..h {
+        for x in 0..w {
+            let mut n = 0;
+            for ny in y.saturating_sub(1)..=(y + 1).min(h - 1) {
+                for nx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
+                    n += m[ny * w + nx] as u8;
+                }
+            }
+            counts[y * w + x] = n;
+        }
+    }
+    counts
+}
+
+/// Squared RGB distance of two pixels.
+fn squared_distance(a: [u8; 3], b: [u8; 3]) -> i32 {
+    (0..3).map(|i| (a[i] as i32 - b[i] as i32).pow(2)).sum()
+}
+
+/// The largest per-channel absolute difference of two pixels.
+fn max_difference(f: [u8; 3], p: [u8; 3]) -> f32 {
+    (0..3)
+        .map(|i| (f[i] as f32 - p[i] as f32).abs())
+        .fold(0.0, f32::max)
 }
 
 impl MaskMaker for PlateDifference {
@@ -122,12 +187,43 @@ impl MaskMaker for PlateDifference {
                 plate: self.plate.dimensions(),
             });
         }
-        let raw: Vec<bool> = frame
+        let (w, h) = (frame.width() as usize, frame.height() as usize);
+        let differences: Vec<f32> = frame
             .pixels()
             .zip(self.plate.pixels())
-            .map(|(f, p)| self.is_subject(f.0, p.0))
+            .map(|(f, p)| max_difference(f.0, p.0))
             .collect();
-        Ok(clean_up(raw, frame.width(), frame.height(), &self.cleanup))
+        let firm = self.noise_limit(&differences);
+        let quiet: Vec<bool> = differences.iter().map(|&d| d <= firm).collect();
+        let support = neighbourhood_counts(&quiet, w, h);
+        let classes: Vec<Class> = frame
+            .pixels()
+            .zip(self.plate.pixels())
+            .enumerate()
+            .map(|(i, (f, p))| {
+                if quiet[i] && support[i] >= FIRM_SUPPORT {
+                    Class::Background
+                } else {
+                    self.classify(f.0, p.0)
+                }
+            })
+            .collect();
+        // An unsure pixel joins the subject pixel next to it when its colour is nearer to that
+        // pixel's than to the plate's: a camouflaged part of the subject does, a background
+        // pixel blurred by the edge (compression, chroma subsampling) does not.
+        let (f, p) = (frame.as_raw(), self.plate.as_raw());
+        let rgb = |img: &[u8], i: usize| [img[3 * i], img[3 * i + 1], img[3 * i + 2]];
+        let joins = |n: usize, from: usize| {
+            let here = rgb(f, n);
+            squared_distance(here, rgb(f, from)) < squared_distance(here, rgb(p, n))
+        };
+        Ok(clean_up(
+            &classes,
+            &joins,
+            frame.width(),
+            frame.height(),
+            &self.cleanup,
+        ))
     }
 }
 
@@ -157,28 +253,92 @@ impl ChromaKey {
 
 impl MaskMaker for ChromaKey {
     fn mask(&self, frame: &RgbImage) -> Result<GrayImage, MaskSizeError> {
-        let raw = frame
+        let classes: Vec<Class> = frame
             .pixels()
             .map(|p| {
                 let s = p.0.iter().map(|&v| v as f32).sum::<f32>().max(1.0);
                 let (r, g) = (p.0[0] as f32 / s, p.0[1] as f32 / s);
-                (r - self.key[0]).hypot(g - self.key[1]) > self.tolerance
+                if (r - self.key[0]).hypot(g - self.key[1]) > self.tolerance {
+                    Class::Subject
+                } else {
+                    Class::Weak
+                }
             })
             .collect();
-        Ok(clean_up(raw, frame.width(), frame.height(), &self.cleanup))
+        Ok(clean_up(
+            &classes,
+            &|_, _| false,
+            frame.width(),
+            frame.height(),
+            &self.cleanup,
+        ))
     }
 }
 
-/// Opening, closing, hole filling and small-component removal of a raw subject classification.
-fn clean_up(raw: Vec<bool>, width: u32, height: u32, cleanup: &Cleanup) -> GrayImage {
+/// What the colour test says about one pixel, from sure background to sure subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Matches the background within noise: clean-up never makes it subject.
+    Background,
+    /// Looks like background, but closing and hole filling may make it subject.
+    Weak,
+    /// Too close to the background to call: subject when connected to subject pixels.
+    Unsure,
+    /// Plainly not the background.
+    Subject,
+}
+
+/// Growth from the subject pixels into connected unsure ones (an unsure pixel `n` reached from
+/// subject pixel `from` joins when `joins(n, from)`), opening, closing, hole filling and
+/// small-component removal, never turning firm background into subject.
+fn clean_up(
+    classes: &[Class],
+    joins: &dyn Fn(usize, usize) -> bool,
+    width: u32,
+    height: u32,
+    cleanup: &Cleanup,
+) -> GrayImage {
     let (w, h) = (width as usize, height as usize);
     let (o, c) = (cleanup.open_radius as usize, cleanup.close_radius as usize);
-    let opened = dilate(&erode(&raw, w, h, o), w, h, o);
-    let closed = erode(&dilate(&opened, w, h, c), w, h, c);
-    let filled = fill_holes(closed, w, h);
+    let grown = grow(classes, joins, w, h);
+    let opened = dilate(&erode(&grown, w, h, o), w, h, o);
+    let may_flip = |m: Vec<bool>| -> Vec<bool> {
+        m.into_iter()
+            .zip(classes)
+            .map(|(v, &k)| v && k != Class::Background)
+            .collect()
+    };
+    let closed = may_flip(erode(&dilate(&opened, w, h, c), w, h, c));
+    let closed: Vec<bool> = closed.iter().zip(&opened).map(|(&a, &b)| a || b).collect();
+    let filled = may_flip(fill_holes(closed.clone(), w, h));
+    let filled: Vec<bool> = filled.iter().zip(&closed).map(|(&a, &b)| a || b).collect();
     let kept = keep_largest(filled, w, h, cleanup.keep_fraction);
     let bytes = kept.iter().map(|&m| if m { 255 } else { 0 }).collect();
     GrayImage::from_raw(width, height, bytes).expect("mask buffer matches its size")
+}
+
+/// Subject pixels plus the unsure pixels 8-connected to them through unsure pixels that
+/// `joins` accepts.
+fn grow(classes: &[Class], joins: &dyn Fn(usize, usize) -> bool, w: usize, h: usize) -> Vec<bool> {
+    let mut m: Vec<bool> = classes.iter().map(|&k| k == Class::Subject).collect();
+    let mut stack: Vec<usize> = (0..m.len()).filter(|&i| m[i]).collect();
+    while let Some(i) = stack.pop() {
+        let (x, y) = ((i % w) as i64, (i / w) as i64);
+        for dy in -1..=1 {
+            for dx in -1..=1 {
+                let (nx, ny) = (x + dx, y + dy);
+                if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
+                    continue;
+                }
+                let n = ny as usize * w + nx as usize;
+                if !m[n] && classes[n] == Class::Unsure && joins(n, i) {
+                    m[n] = true;
+                    stack.push(n);
+                }
+            }
+        }
+    }
+    m
 }
 
 /// Square erosion of radius `r` (out-of-image pixels repeat the edge).
@@ -340,6 +500,41 @@ mod tests {
                     subject,
                     "pixel ({x}, {y})"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn background_enclosed_by_the_subject_stays_background() {
+        // A red ring (outer 20×20, inner 8×8) on a textured plate: the inside shows the plate,
+        // as between crossed legs, so neither closing nor hole filling may cover it.
+        let plate = RgbImage::from_fn(40, 30, |x, y| {
+            image::Rgb([120 + (x % 5) as u8 * 6, 100 + (y % 3) as u8 * 9, 90])
+        });
+        let mut frame = plate.clone();
+        let ring = |x: u32, y: u32| {
+            (10..30).contains(&x)
+                && (5..25).contains(&y)
+                && !((16..24).contains(&x) && (11..19).contains(&y))
+        };
+        for y in 0..30 {
+            for x in 0..40 {
+                if ring(x, y) {
+                    frame.put_pixel(x, y, image::Rgb([200, 40, 40]));
+                }
+            }
+        }
+        let mask = PlateDifference::new(plate, PlateThresholds::default(), Cleanup::default())
+            .mask(&frame)
+            .unwrap();
+        // Closing may round off the four inner corners (each has only 4 plate-like pixels in
+        // its 3×3 neighbourhood, too few to be firm background); everything else is exact.
+        let corner = |x: u32, y: u32| [16, 23].contains(&x) && [11, 18].contains(&y);
+        for y in 0..30 {
+            for x in 0..40 {
+                if !corner(x, y) {
+                    assert_eq!(mask.get_pixel(x, y).0[0] == 255, ring(x, y), "({x}, {y})");
+                }
             }
         }
     }

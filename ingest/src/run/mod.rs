@@ -33,6 +33,9 @@ use crate::media::{DecodeOptions, MediaError, MediaInfo, VideoDecoder, probe};
 const RESIDUAL_NOTE_FRAMES: f64 = 0.02;
 /// Audio offsets below this confidence get a warning.
 const LOW_CONFIDENCE: f64 = 0.3;
+/// A video stream this much (seconds, or two frames if longer) shorter than its container says
+/// is truncated or damaged (audio may outlast the video by a little).
+const SHORT_STREAM_TOLERANCE_S: f64 = 0.25;
 /// Relative frame-rate difference tolerated between cameras.
 const FPS_TOLERANCE: f64 = 1e-4;
 
@@ -228,6 +231,18 @@ fn video_properties(
                 "the frame rate is variable; re-encode at a constant rate",
             ));
         }
+        if let Some(container_s) = info.duration_seconds {
+            let stream_s = v.frame_count as f64 / fps.as_f64();
+            let tolerance = SHORT_STREAM_TOLERANCE_S.max(2.0 / fps.as_f64());
+            if v.frame_count_exact && stream_s + tolerance < container_s {
+                return Err(RunError::ShortStream {
+                    path: video.path.clone(),
+                    frames: v.frame_count,
+                    stream_s,
+                    container_s,
+                });
+            }
+        }
         sizes.push((v.width, v.height));
         counts.push(v.frame_count);
         rates.push(fps.as_f64());
@@ -237,7 +252,7 @@ fn video_properties(
         let details = videos
             .iter()
             .zip(&rates)
-            .map(|(v, r)| format!("{} {r:.3} fps", v.name))
+            .map(|(v, r)| format!("{} {r:.3} fps", v.path.display()))
             .collect::<Vec<_>>()
             .join(", ");
         return Err(RunError::FpsMismatch { details });
