@@ -26,6 +26,9 @@ enum Command {
     /// Turn camera videos plus a calibration into a dataset: sync, decode, images, masks,
     /// calibration and yakumo.toml.
     Run(cli::run::RunArgs),
+    /// Measure decode throughput (frames/s of all videos decoding at once) against plain
+    /// `gst-launch-1.0 filesrc ! decodebin ! fakesink` decodes of the same files.
+    BenchDecode(cli::bench::BenchDecodeArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -41,5 +44,6 @@ fn main() -> anyhow::Result<()> {
         Command::Calibrate(args) => yakumo_ingest::calib::command::run(args),
         Command::Probe(args) => cli::probe::run(args),
         Command::Run(args) => cli::run::run(args),
+        Command::BenchDecode(args) => cli::bench::run(args),
     }
 }

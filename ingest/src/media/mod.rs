@@ -9,6 +9,7 @@ mod fps;
 mod pipeline;
 mod probe;
 mod sync;
+mod throughput;
 
 pub use audio::{AudioTrack, decode_audio};
 pub use decode::{DecodeOptions, Frame, VideoDecoder};
@@ -17,3 +18,4 @@ pub use error::MediaError;
 pub use fps::Fps;
 pub use probe::{AudioStreamInfo, MediaInfo, VideoStreamInfo, probe};
 pub use sync::{OffsetEstimate, SyncError, estimate_offset, estimate_offset_within};
+pub use throughput::{GST_LAUNCH, ThroughputReport, measure_decode_throughput};

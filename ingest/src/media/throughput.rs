@@ -1,0 +1,151 @@
+//! Decode throughput: frames per second of the ingest decode path (one [`VideoDecoder`] per
+//! camera, decoding in parallel as `yakumo-ingest run` does, packed RGB out) against the ceiling
+//! of plain `gst-launch-1.0 filesrc ! decodebin ! fakesink` decodes of the same files, one
+//! process per file, all running at once. Both are measured in the same call, alternating, so
+//! the ratio compares like with like on the machine at hand.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::{DecodeOptions, MediaError, VideoDecoder};
+
+/// The external program the ceiling is measured with.
+pub const GST_LAUNCH: &str = "gst-launch-1.0";
+
+/// What [`measure_decode_throughput`] found.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ThroughputReport {
+    /// The files decoded.
+    pub files: Vec<PathBuf>,
+    /// Frames decoded by the ingest path per round (all files together).
+    pub frames: u64,
+    /// Rounds measured; each figure below is the best round.
+    pub rounds: usize,
+    /// Video decoder element the ingest path used (e.g. `avdec_h264`, `nvh264dec`).
+    pub decoder: Option<String>,
+    /// Whether that decoder is a hardware one.
+    pub hardware: bool,
+    /// Wall seconds of the ingest path's best round.
+    pub ingest_seconds: f64,
+    /// Frames per second of the ingest path (all cameras together).
+    pub ingest_fps: f64,
+    /// Wall seconds of the best round of the `gst-launch-1.0` decodes.
+    pub ceiling_seconds: f64,
+    /// Frames per second of the `gst-launch-1.0` decodes (the same frame count).
+    pub ceiling_fps: f64,
+    /// `ingest_fps / ceiling_fps`.
+    pub ratio: f64,
+    /// The ceiling's command line for one file (`FILE` standing for each).
+    pub ceiling_command: String,
+}
+
+/// Measures `rounds` rounds (at least one) of both decodes of `files`, alternating.
+pub fn measure_decode_throughput(
+    files: &[PathBuf],
+    rounds: usize,
+) -> Result<ThroughputReport, MediaError> {
+    let rounds = rounds.max(1);
+    // Read every file once so that neither side pays for the page cache.
+    for f in files {
+        std::fs::read(f).map_err(|e| io_error(f, e))?;
+    }
+    let mut best_ingest = f64::INFINITY;
+    let mut best_ceiling = f64::INFINITY;
+    let mut frames = 0;
+    let mut decoder = None;
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let decoded = files
+            .par_iter()
+            .map(|f| decode_all(f))
+            .collect::<Result<Vec<_>, _>>()?;
+        best_ingest = best_ingest.min(started.elapsed().as_secs_f64());
+        frames = decoded.iter().map(|d| d.0).sum();
+        decoder = decoded.into_iter().next().and_then(|d| d.1);
+        best_ceiling = best_ceiling.min(ceiling_seconds(files)?);
+    }
+    let ingest_fps = frames as f64 / best_ingest;
+    let ceiling_fps = frames as f64 / best_ceiling;
+    Ok(ThroughputReport {
+        files: files.to_vec(),
+        frames,
+        rounds,
+        hardware: decoder.as_ref().is_some_and(|d| d.1),
+        decoder: decoder.map(|d| d.0),
+        ingest_seconds: best_ingest,
+        ingest_fps,
+        ceiling_seconds: best_ceiling,
+        ceiling_fps,
+        ratio: ingest_fps / ceiling_fps,
+        ceiling_command: format!("{GST_LAUNCH} {}", ceiling_args(Path::new("FILE")).join(" ")),
+    })
+}
+
+/// Decodes every frame of `path` to RGB; returns the count and the decoder (name, hardware).
+fn decode_all(path: &Path) -> Result<(u64, Option<(String, bool)>), MediaError> {
+    let mut decoder = VideoDecoder::open(path, DecodeOptions::default())?;
+    let used = decoder.decoder_name().map(|n| (n, decoder.uses_hardware()));
+    let mut count = 0;
+    while decoder.next_frame()?.is_some() {
+        count += 1;
+    }
+    Ok((count, used))
+}
+
+/// The `gst-launch-1.0` arguments of the ceiling decode of `path` (one argument each, so that
+/// gst-launch escapes a location holding spaces).
+fn ceiling_args(path: &Path) -> Vec<String> {
+    let location = format!("location={}", path.display());
+    [
+        "-q",
+        "filesrc",
+        &location,
+        "!",
+        "decodebin",
+        "!",
+        "fakesink",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Wall seconds of one `gst-launch-1.0` decode per file, all started at once.
+fn ceiling_seconds(files: &[PathBuf]) -> Result<f64, MediaError> {
+    let started = Instant::now();
+    let children = files
+        .iter()
+        .map(|f| {
+            Command::new(GST_LAUNCH)
+                .args(ceiling_args(f))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map(|child| (f, child))
+                .map_err(|e| MediaError::MissingElement {
+                    element: format!("{GST_LAUNCH} (the program could not be started: {e})"),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for (file, child) in children {
+        let out = child.wait_with_output().map_err(|e| io_error(file, e))?;
+        if !out.status.success() {
+            return Err(MediaError::Pipeline {
+                path: file.clone(),
+                element: GST_LAUNCH.into(),
+                message: format!("exited with {}", out.status),
+                debug: Some(String::from_utf8_lossy(&out.stderr).trim().to_string()),
+            });
+        }
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> MediaError {
+    MediaError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
