@@ -57,6 +57,10 @@ pub struct FitArgs {
     /// Spatial resolutions of the grid levels.
     #[arg(long, value_delimiter = ',', default_value = "64,128,256,512")]
     pub grid: Vec<usize>,
+    /// Radius every point starts with, as a multiple of the mean distance between neighbouring
+    /// points (default: 4K4D's start, about 0.4 of it, which leaves gaps until the radii grow).
+    #[arg(long)]
+    pub init_radius: Option<f32>,
     /// Seed of sampling and initialisation.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -132,6 +136,9 @@ fn prepare(args: &FitArgs) -> anyhow::Result<(RunConfig, Vec<Vec<[f32; 3]>>)> {
     if args.iters == 0 {
         anyhow::bail!("--iters must be at least 1");
     }
+    if let Some(factor) = args.init_radius.filter(|f| !(*f > 0.0 && f.is_finite())) {
+        anyhow::bail!("--init-radius {factor} must be a positive multiple of the point spacing");
+    }
     if args.grid.is_empty() || args.grid.iter().any(|&r| r < 2) {
         anyhow::bail!("--grid resolutions must be at least 2, got {:?}", args.grid);
     }
@@ -159,7 +166,8 @@ fn prepare(args: &FitArgs) -> anyhow::Result<(RunConfig, Vec<Vec<[f32; 3]>>)> {
     let clouds = resample(clouds, n, 0.25 * spacing, args.seed);
     let spacing = mean_spacing(&clouds[0]).max(1e-6);
     let (min, max) = padded_bounds(&clouds);
-    let spec = ModelSpec::new(clouds.len(), n, min, max, spacing, args.grid.clone());
+    let mut spec = ModelSpec::new(clouds.len(), n, min, max, spacing, args.grid.clone());
+    spec.initial_radius = args.init_radius.map(|factor| factor * spacing);
     let mut settings = FitSettings::reference(args.iters, spec.scene_scale() as f64);
     settings.seed = args.seed;
     settings.lr = settings.lr.scaled(args.lr_scale);

@@ -35,6 +35,19 @@ impl<B: Backend> Mlp<B> {
         }
     }
 
+    /// Sets the bias of output `index` of the last layer to `value`.
+    pub fn set_output_bias(&mut self, index: usize, value: f32, device: &B::Device) {
+        let last = self.layers.last_mut().expect("an MLP has layers");
+        let bias = last.bias.take().expect("layers are built with biases");
+        let mut values: Vec<f32> = bias.val().into_data().to_vec().expect("f32 bias");
+        values[index] = value;
+        let len = values.len();
+        last.bias = Some(Param::from_tensor(Tensor::from_data(
+            burn::tensor::TensorData::new(values, [len]),
+            device,
+        )));
+    }
+
     /// Applies the network to rows of `x` `[N, widths[0]]`.
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         let last = self.layers.len() - 1;

@@ -53,6 +53,10 @@ pub struct ModelSpec {
     pub sh_lambda: f32,
     /// Source views blended per rendered view.
     pub sources: usize,
+    /// Radius every point starts with (metres), set through the geometry head's bias; `None`
+    /// keeps 4K4D's start, `sigmoid(−5)` of the way from the smallest to the largest radius.
+    #[serde(default)]
+    pub initial_radius: Option<f32>,
 }
 
 impl ModelSpec {
@@ -83,6 +87,7 @@ impl ModelSpec {
             },
             sh_lambda: 0.25,
             sources: 4,
+            initial_radius: None,
         }
     }
 
@@ -113,6 +118,27 @@ pub fn host_uniform<B: Backend, const D: usize>(
         .collect();
     Tensor::from_data(TensorData::new(values, shape), device)
 }
+
+/// The geometry head `feature → (radius logit, density logit)`; with `spec.initial_radius` its
+/// radius bias is set so that a zero output gives that radius.
+fn geometry_head<B: Backend>(
+    spec: &ModelSpec,
+    features: usize,
+    rng: &mut ChaCha8Rng,
+    device: &B::Device,
+) -> Mlp<B> {
+    let mut head = Mlp::new(&[features, HIDDEN, HIDDEN, 2], rng, device);
+    if let Some(r) = spec.initial_radius {
+        let q =
+            ((r - spec.radius_min) / (spec.radius_max - spec.radius_min)).clamp(1e-4, 1.0 - 1e-4);
+        let logit = (q / (1.0 - q)).ln() + RADIUS_LOGIT_SHIFT;
+        head.set_output_bias(0, logit, device);
+    }
+    head
+}
+
+/// The radius head's output is shifted by this before the sigmoid (4K4D: `sigmoid(o − 5)`).
+const RADIUS_LOGIT_SHIFT: f32 = 5.0;
 
 /// Per-frame point positions.
 #[derive(Module, Debug)]
@@ -176,7 +202,7 @@ impl<B: Backend> Model<B> {
                     .collect(),
             },
             grid: FeatureGrid::new(&spec.grid, 0.1, rng, device),
-            geometry: Mlp::new(&[f, HIDDEN, HIDDEN, 2], rng, device),
+            geometry: geometry_head(spec, f, rng, device),
             blend: Mlp::new(&[f + 3, HIDDEN, 1], rng, device),
             sh: Mlp::new(&[f, HIDDEN, 3 * sh::SH_COEFFS], rng, device),
         }
@@ -196,10 +222,14 @@ impl<B: Backend> Model<B> {
         let t = Tensor::<B, 2>::full([n, 1], spec.time(frame), &device);
         let features = self.grid.lookup(&spec.grid, Tensor::cat(vec![xyz, t], 1));
         let out = self.geometry.forward(features.clone());
-        let radius = sigmoid(out.clone().narrow(1, 0, 1).sub_scalar(5.0))
-            .mul_scalar((spec.radius_max - spec.radius_min) as f64)
-            .add_scalar(spec.radius_min as f64)
-            .reshape([n]);
+        let radius = sigmoid(
+            out.clone()
+                .narrow(1, 0, 1)
+                .sub_scalar(RADIUS_LOGIT_SHIFT as f64),
+        )
+        .mul_scalar((spec.radius_max - spec.radius_min) as f64)
+        .add_scalar(spec.radius_min as f64)
+        .reshape([n]);
         let density = sigmoid(out.narrow(1, 1, 1).add_scalar(5.0)).reshape([n]);
         PointGeometry {
             positions,
@@ -207,5 +237,50 @@ impl<B: Backend> Model<B> {
             radius,
             density,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+
+    fn radii(spec: &ModelSpec, seed: u64) -> Vec<f32> {
+        let points: Vec<[f32; 3]> = (0..500)
+            .map(|i| {
+                let a = i as f32 * 0.37;
+                [a.cos() * 0.3, a.sin() * 0.3, (i as f32 / 500.0) * 1.5]
+            })
+            .collect();
+        let model = Model::<NdArray>::new(spec, &[points], seed, &Default::default());
+        model.geometry(spec, 0).radius.into_data().to_vec().unwrap()
+    }
+
+    #[test]
+    fn initial_radius_sets_where_radii_start_and_seeds_repeat() {
+        let mut spec = ModelSpec::new(
+            1,
+            500,
+            [-0.4, -0.4, 0.0],
+            [0.4, 0.4, 1.6],
+            0.01,
+            vec![8, 16],
+        );
+        let reference = radii(&spec, 3);
+        assert_eq!(reference, radii(&spec, 3), "same seed, same model");
+        assert_ne!(reference, radii(&spec, 4));
+        let median = |mut v: Vec<f32>| {
+            v.sort_by(f32::total_cmp);
+            v[v.len() / 2]
+        };
+        // 4K4D's start: barely above the smallest radius.
+        let m = median(reference);
+        assert!(m > spec.radius_min && m < spec.radius_min * 1.2, "{m}");
+        spec.initial_radius = Some(0.012);
+        let m = median(radii(&spec, 3));
+        assert!(
+            (m - 0.012).abs() < 0.002,
+            "median radius {m}, asked for 0.012"
+        );
     }
 }
