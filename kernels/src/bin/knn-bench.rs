@@ -1,17 +1,23 @@
-//! Times the K-nearest point rasteriser on a synthetic subject-like scene.
+//! Times the K-nearest point rasteriser and the differentiable compositing on a synthetic
+//! subject-like scene.
 //!
 //! `knn-bench --backend cuda --json` rasterises 250k points into a 1024×1024 K-buffer (K = 15) after a
-//! warm-up, syncing the device after every repetition, and prints median/min/max wall times.
+//! warm-up, syncing the device after every repetition, and prints median/min/max wall times; then
+//! it times compositing that K-buffer forward, and forward + backward through burn's autodiff,
+//! and compares both with the bandwidth floor (the bytes they must touch at the device's measured
+//! copy bandwidth).
 
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
-use burn::tensor::{Tensor, TensorData};
+use anyhow::{Result, bail};
+use burn::backend::Autodiff;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor, TensorData};
 use clap::{Parser, ValueEnum};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use yakumo_kernels::knn::rasterize_knn_cpu;
-use yakumo_kernels::{KnnBackend, KnnOptions, rasterize_knn};
+use yakumo_kernels::{KnnBackend, KnnOptions, composite, rasterize_knn};
 
 /// Backend to run on.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -116,6 +122,117 @@ fn summarise(mut ms: Vec<f64>) -> Timings {
     }
 }
 
+/// Runs `work` `warmup` times, then times `reps` runs, each ending with a device sync.
+fn time_reps<B: Backend>(
+    args: &Args,
+    device: &B::Device,
+    mut work: impl FnMut() -> Result<()>,
+) -> Result<Timings> {
+    let sync = || B::sync(device).map_err(|e| anyhow::anyhow!("device sync: {e:?}"));
+    for _ in 0..args.warmup {
+        work()?;
+    }
+    sync()?;
+    let mut times = Vec::with_capacity(args.reps);
+    for _ in 0..args.reps {
+        let start = Instant::now();
+        work()?;
+        sync()?;
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(summarise(times))
+}
+
+/// Floats in the bandwidth probe (64 MiB: larger than the H100's L2, within every device's
+/// largest buffer).
+const COPY_FLOATS: usize = 16 << 20;
+
+/// Compositing times (ms) of the K-buffer `ids` and the device's copy bandwidth (GB/s).
+struct CompositeTimings {
+    forward: Timings,
+    forward_backward: Timings,
+    copy_gbps: f64,
+    forward_bytes: f64,
+    backward_bytes: f64,
+}
+
+/// Times compositing `ids` (`[H·W·K]`, −1 empty) of the scene forward on `B` and forward +
+/// backward on `Autodiff<B>`, and measures copy bandwidth with a 64 MiB tensor copy.
+fn time_composite<B: Backend>(
+    args: &Args,
+    scene: &Scene,
+    ids: &[i32],
+    device: &B::Device,
+) -> Result<CompositeTimings> {
+    let (n, h, w, k) = (args.points, args.height, args.width, args.k);
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0xC0);
+    let density: Vec<f32> = (0..n).map(|_| rng.random_range(0.3..1.0)).collect();
+    let colors: Vec<f32> = (0..n * 3).map(|_| rng.random_range(0.0..1.0)).collect();
+    let ids64: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
+    fn upload<C: Backend, const D: usize>(
+        v: &[f32],
+        shape: [usize; D],
+        d: &C::Device,
+    ) -> Tensor<C, D> {
+        Tensor::from_data(TensorData::new(v.to_vec(), shape), d)
+    }
+    let ids_t = |d: &B::Device| {
+        Tensor::<B, 3, Int>::from_data(TensorData::new(ids64.clone(), [h, w, k]), d)
+    };
+
+    let ids_b = ids_t(device);
+    let (c, r, a, col) = (
+        upload::<B, 2>(&scene.centers, [n, 2], device),
+        upload::<B, 1>(&scene.radii, [n], device),
+        upload::<B, 1>(&density, [n], device),
+        upload::<B, 2>(&colors, [n, 3], device),
+    );
+    let forward = time_reps::<B>(args, device, || {
+        let out = composite(ids_b.clone(), c.clone(), r.clone(), a.clone(), col.clone())?;
+        drop(out);
+        Ok(())
+    })?;
+
+    type Ad<C> = Autodiff<C>;
+    let ids_ad =
+        Tensor::<Ad<B>, 3, Int>::from_data(TensorData::new(ids64.clone(), [h, w, k]), device);
+    let (c, r, a, col) = (
+        upload::<Ad<B>, 2>(&scene.centers, [n, 2], device).require_grad(),
+        upload::<Ad<B>, 1>(&scene.radii, [n], device).require_grad(),
+        upload::<Ad<B>, 1>(&density, [n], device).require_grad(),
+        upload::<Ad<B>, 2>(&colors, [n, 3], device).require_grad(),
+    );
+    let forward_backward = time_reps::<B>(args, device, || {
+        let out = composite(ids_ad.clone(), c.clone(), r.clone(), a.clone(), col.clone())?;
+        let loss = out.color.sum() + out.alpha.sum();
+        let grads = loss.backward();
+        // Keep every gradient alive until the sync, so all of the backward pass is timed.
+        let held = [c.grad(&grads), r.grad(&grads).map(|g| g.reshape([n, 1]))];
+        drop(held);
+        Ok(())
+    })?;
+
+    let big = Tensor::<B, 1>::ones([COPY_FLOATS], device);
+    let copy = time_reps::<B>(args, device, || {
+        drop(big.clone().add_scalar(1.0));
+        Ok(())
+    })?;
+    let copy_gbps = 2.0 * (COPY_FLOATS * 4) as f64 / (copy.median * 1e-3) / 1e9;
+    // Floors: read the K-buffer and the per-point inputs, write the image; the backward pass reads
+    // the K-buffer, the inputs and the image gradient again and writes the per-point gradients.
+    let (pixels, points) = ((h * w) as f64, n as f64);
+    let kbuf = pixels * k as f64 * 4.0;
+    let point_bytes = points * 7.0 * 4.0;
+    let image = pixels * 4.0 * 4.0;
+    Ok(CompositeTimings {
+        forward,
+        forward_backward,
+        copy_gbps,
+        forward_bytes: kbuf + point_bytes + image,
+        backward_bytes: kbuf + 2.0 * point_bytes + image,
+    })
+}
+
 fn run<B: KnnBackend>(args: &Args, device: B::Device) -> Result<()> {
     if args.reps == 0 {
         bail!("--reps must be at least 1");
@@ -133,24 +250,11 @@ fn run<B: KnnBackend>(args: &Args, device: B::Device) -> Result<()> {
         Tensor::<B, 2>::from_data(TensorData::new(scene.centers.clone(), [n, 2]), &device);
     let depths = Tensor::<B, 1>::from_data(TensorData::new(scene.depths.clone(), [n]), &device);
     let radii = Tensor::<B, 1>::from_data(TensorData::new(scene.radii.clone(), [n]), &device);
-    let sync =
-        |device: &B::Device| B::sync(device).map_err(|e| anyhow::anyhow!("device sync: {e:?}"));
-
-    for _ in 0..args.warmup {
+    let t = time_reps::<B>(args, &device, || {
         rasterize_knn(centers.clone(), depths.clone(), radii.clone(), options)?;
-    }
-    sync(&device)?;
-    let mut times = Vec::with_capacity(args.reps);
-    let mut last = None;
-    for _ in 0..args.reps {
-        let start = Instant::now();
-        let out = rasterize_knn(centers.clone(), depths.clone(), radii.clone(), options)?;
-        sync(&device)?;
-        times.push(start.elapsed().as_secs_f64() * 1e3);
-        last = Some(out);
-    }
-    let t = summarise(times);
-    let out = last.context("no repetition ran")?;
+        Ok(())
+    })?;
+    let out = rasterize_knn(centers.clone(), depths.clone(), radii.clone(), options)?;
     let ids: Vec<i32> = out
         .ids
         .into_data()
@@ -180,6 +284,13 @@ fn run<B: KnnBackend>(args: &Args, device: B::Device) -> Result<()> {
         None
     };
 
+    let comp = time_composite::<B>(args, &scene, &ids, &device)?;
+    let floor_ms = |bytes: f64| bytes / (comp.copy_gbps * 1e9) * 1e3;
+    let (fwd_floor, bwd_floor) = (
+        floor_ms(comp.forward_bytes),
+        floor_ms(comp.forward_bytes + comp.backward_bytes),
+    );
+
     let name = B::name(&device);
     if args.json {
         let report = serde_json::json!({
@@ -198,6 +309,13 @@ fn run<B: KnnBackend>(args: &Args, device: B::Device) -> Result<()> {
             "filled_layers": filled,
             "pixels_with_k_layers": full_pixels,
             "pixels_differing_from_cpu": mismatched,
+            "composite_forward_median_ms": comp.forward.median,
+            "composite_forward_backward_median_ms": comp.forward_backward.median,
+            "copy_bandwidth_gbps": comp.copy_gbps,
+            "composite_forward_floor_ms": fwd_floor,
+            "composite_forward_backward_floor_ms": bwd_floor,
+            "composite_forward_over_floor": comp.forward.median / fwd_floor,
+            "composite_forward_backward_over_floor": comp.forward_backward.median / bwd_floor,
         });
         println!("{report}");
     } else {
@@ -212,6 +330,21 @@ fn run<B: KnnBackend>(args: &Args, device: B::Device) -> Result<()> {
         if let Some(m) = mismatched {
             println!("pixels whose layers differ from the CPU reference: {m}");
         }
+        println!(
+            "composite forward: median {:.3} ms (min {:.3}), {:.1}× the floor of {:.3} ms",
+            comp.forward.median,
+            comp.forward.min,
+            comp.forward.median / fwd_floor,
+            fwd_floor
+        );
+        println!(
+            "composite forward + backward: median {:.3} ms (min {:.3}), {:.1}× the floor of {:.3} ms",
+            comp.forward_backward.median,
+            comp.forward_backward.min,
+            comp.forward_backward.median / bwd_floor,
+            bwd_floor
+        );
+        println!("copy bandwidth {:.0} GB/s", comp.copy_gbps);
     }
     Ok(())
 }
