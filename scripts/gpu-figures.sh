@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Measures the GPU figures of docs/BENCHMARKS.md on a headless NVIDIA server (see
+# ../shared/GPU.md): stripped release binaries (bin/) and GStreamer's core libraries (lib/;
+# yakumo-ingest links them, `synth --truth-only` needs no plugin) built elsewhere and packed as
+# .gpu/bins.tar.xz, the Vulkan/EGL loaders as .debs in .gl/. Work data goes under $WORK (default
+# /tmp/yakumo-gpu), logs and a table under $OUT (default ./gpu-out).
+#
+#   bash scripts/gpu-figures.sh PHASE...   phases: setup data kernels train-probe train-long eval player
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work="${WORK:-/tmp/yakumo-gpu}"
+bin="$work/bin"
+out="${OUT:-$PWD/gpu-out}"
+mkdir -p "$work" "$out"
+export VK_DRIVER_FILES="${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}"
+table="$out/table.txt"
+
+# Settings of the issue's target run: 16 cameras (1 held out), 1024x1024, 60 frames.
+CAMERAS="${CAMERAS:-16}"
+FRAMES="${FRAMES:-60}"
+SIZE="${SIZE:-1024x1024}"
+POINTS="${POINTS:-262144}"
+rig="$work/rig-${CAMERAS}x${FRAMES}-${SIZE}"
+
+row() { echo "$*" | tee -a "$table"; }
+
+setup() {
+  if ! ldconfig -p | grep -q libvulkan.so.1; then
+    for f in .gl/*.deb; do dpkg -x "$f" /; done
+    ldconfig
+  fi
+  if [ ! -x "$bin/yakumo-train" ] || [ .gpu/bins.tar.xz -nt "$bin/yakumo-train" ]; then
+    tar xJf .gpu/bins.tar.xz -C "$work"
+  fi
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
+}
+
+data() {
+  if [ ! -f "$rig/truth/clip.yk4d" ]; then
+    local t0=$SECONDS
+    LD_LIBRARY_PATH="$work/lib" "$bin/yakumo-ingest" synth --out "$rig" --truth-only \
+      --cameras "$CAMERAS" --frames "$FRAMES" --size "$SIZE" --points "$POINTS" --json \
+      > "$out/synth.json" 2> "$out/synth.log"
+    row "synth --truth-only ${CAMERAS} cams x ${FRAMES} frames ${SIZE}: $((SECONDS - t0)) s"
+  fi
+  # A clip with 1M points for the player (2 frames).
+  if [ ! -f "$work/rig-1m/truth/clip.yk4d" ]; then
+    LD_LIBRARY_PATH="$work/lib" "$bin/yakumo-ingest" synth --out "$work/rig-1m" --truth-only \
+      --cameras 2 --frames 2 --size 256x256 --points 1000000 > /dev/null 2> "$out/synth-1m.log"
+  fi
+}
+
+kernels() {
+  for b in cuda wgpu; do
+    "$bin/knn-bench" --backend "$b" --points 250000 --width 1024 --height 1024 --k 15 \
+      --reps 50 --json > "$out/knn-$b.json" 2> "$out/knn-$b.log"
+    row "knn-bench $b: $(cat "$out/knn-$b.json")"
+  done
+}
+
+# fit RUN ITERS BACKEND [extra args]: a training run on the target rig, carving on the fly.
+fit() {
+  local run="$work/$1" iters=$2 backend=$3
+  shift 3
+  rm -rf "$run"
+  local t0=$SECONDS
+  "$bin/yakumo-train" fit "$rig/truth" --out "$run" --backend "$backend" --iters "$iters" \
+    --points "$work/points" --n-points "$POINTS" --voxel 0.005 --holdout 1 --json "$@" \
+    > "$out/$(basename "$run").json" 2> "$out/$(basename "$run").log"
+  cp "$run/metrics.jsonl" "$out/$(basename "$run").metrics.jsonl"
+  row "fit $(basename "$run") ($backend, $iters it, $*): $((SECONDS - t0)) s wall; $(tr -d '\n ' < "$out/$(basename "$run").json")"
+}
+
+train_probe() {
+  mkdir -p "$work/points"
+  # Carve once (the first run carves into $work/points, the others reuse it).
+  fit probe-reference 200 cuda --preview-every 100
+  fit probe-cover 200 cuda --preview-every 100 --init-radius 1.0
+  fit probe-wgpu 50 wgpu --preview-every 0
+}
+
+train_long() {
+  fit long "${LONG_ITERS:-6000}" cuda --preview-every "${PREVIEW_EVERY:-500}" ${LONG_ARGS:-}
+}
+
+eval_bake() {
+  local run="$work/long"
+  "$bin/yakumo-train" eval "$run" --json > "$out/eval.json" 2> "$out/eval.log"
+  row "eval: $(head -c 300 "$out/eval.json" | tr -d '\n ')"
+  "$bin/yakumo-train" bake "$run" --out "$work/long.yk4d" --json > "$out/bake.json" 2> "$out/bake.log"
+  row "bake: $(tr -d '\n ' < "$out/bake.json")"
+}
+
+player() {
+  local clip250="$rig/truth/clip.yk4d" clip1m="$work/rig-1m/truth/clip.yk4d"
+  for clip in "$clip250" "$clip1m"; do
+    local pts
+    pts=$(basename "$(dirname "$(dirname "$clip")")")
+    for size in 1920x1080 3840x2160; do
+      for k in 8 15; do
+        for path in raster compute; do
+          "$bin/yakumo-player" bench "$clip" --size "$size" --k "$k" --path "$path" --frames 300 --json \
+            > "$out/bench-$pts-$size-$k-$path.json" 2>> "$out/bench.log" || true
+          row "bench $pts $size K=$k $path: $(tr -d '\n ' < "$out/bench-$pts-$size-$k-$path.json" | head -c 400)"
+        done
+      done
+    done
+    for size in 2064x2208 2016x2240 3660x3200; do # Quest 3, Index, Vision Pro per eye
+      for path in raster compute; do
+        "$bin/yakumo-player" bench "$clip" --size "$size" --views 2 --k 8 --path "$path" --frames 300 --json \
+          > "$out/stereo-$pts-$size-$path.json" 2>> "$out/bench.log" || true
+        row "stereo $pts 2x$size K=8 $path: $(tr -d '\n ' < "$out/stereo-$pts-$size-$path.json" | head -c 400)"
+      done
+    done
+  done
+}
+
+for phase in "$@"; do
+  case "$phase" in
+    setup) setup ;;
+    data) data ;;
+    kernels) kernels ;;
+    train-probe) train_probe ;;
+    train-long) train_long ;;
+    eval) eval_bake ;;
+    player) player ;;
+    *) echo "unknown phase $phase" >&2; exit 2 ;;
+  esac
+done
