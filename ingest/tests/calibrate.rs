@@ -12,6 +12,9 @@ use yakumo_core::{Camera, Distortion};
 use yakumo_ingest::board::Board;
 use yakumo_ingest::calib::{CalibError, CameraViews, RigOptions, View, calibrate_rig};
 
+mod common;
+use common::Errors;
+
 fn board() -> Board {
     Board::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/boards/charuco-5x7.toml"))
         .unwrap()
@@ -113,93 +116,29 @@ fn observe(
     out
 }
 
-/// Rigid transform (Kabsch) taking the estimated camera centres onto the true ones.
-fn align(est: &[Camera], truth: &[Camera]) -> (DMat3, DVec3) {
-    let n = est.len() as f64;
-    let ce = est.iter().map(Camera::centre).sum::<DVec3>() / n;
-    let ct = truth.iter().map(Camera::centre).sum::<DVec3>() / n;
-    let mut h = nalgebra::Matrix3::<f64>::zeros();
-    for (e, t) in est.iter().zip(truth) {
-        let (a, b) = (e.centre() - ce, t.centre() - ct);
-        h += nalgebra::Vector3::new(b.x, b.y, b.z)
-            * nalgebra::Vector3::new(a.x, a.y, a.z).transpose();
-    }
-    let svd = h.svd(true, true);
-    let (u, vt) = (svd.u.unwrap(), svd.v_t.unwrap());
-    let mut d = nalgebra::Matrix3::identity();
-    d[(2, 2)] = (u * vt).determinant().signum();
-    let r = u * d * vt;
-    let r = DMat3::from_cols_array(&[
-        r[(0, 0)],
-        r[(1, 0)],
-        r[(2, 0)],
-        r[(0, 1)],
-        r[(1, 1)],
-        r[(2, 1)],
-        r[(0, 2)],
-        r[(1, 2)],
-        r[(2, 2)],
-    ]);
-    (r, ct - r * ce)
+/// Distance from the true principal point within which 95 % of each camera's corners lie: the
+/// distortion curve is compared where the data constrain it.
+fn corner_reach(truth: &[Camera], views: &[CameraViews]) -> Vec<f64> {
+    truth
+        .iter()
+        .zip(views)
+        .map(|(b, v)| {
+            let pp = DVec2::new(b.cx(), b.cy());
+            let mut radii: Vec<f64> = v
+                .views
+                .iter()
+                .flat_map(|v| &v.corners)
+                .map(|c| (c.1 - pp).length())
+                .collect();
+            radii.sort_by(f64::total_cmp);
+            radii[radii.len() * 95 / 100]
+        })
+        .collect()
 }
 
-struct Errors {
-    focal_rel: f64,
-    principal_px: f64,
-    distortion_px: f64,
-    centre_m: f64,
-    rotation_deg: f64,
-}
-
-/// Compares with the truth. The distortion curve is compared where the data constrain it: out to
-/// the distance from the principal point within which 95 % of that camera's corners lie.
 fn errors(est: &[Camera], truth: &[Camera], views: &[CameraViews]) -> Errors {
-    let (ra, ta) = align(est, truth);
-    let mut e = Errors {
-        focal_rel: 0.0,
-        principal_px: 0.0,
-        distortion_px: 0.0,
-        centre_m: 0.0,
-        rotation_deg: 0.0,
-    };
-    for ((a, b), v) in est.iter().zip(truth).zip(views) {
-        let pp = DVec2::new(b.cx(), b.cy());
-        let mut radii: Vec<f64> = v
-            .views
-            .iter()
-            .flat_map(|v| &v.corners)
-            .map(|c| (c.1 - pp).length())
-            .collect();
-        radii.sort_by(f64::total_cmp);
-        let reach = radii[radii.len() * 95 / 100];
-        e.focal_rel = e
-            .focal_rel
-            .max((a.fx() / b.fx() - 1.0).abs())
-            .max((a.fy() / b.fy() - 1.0).abs());
-        e.principal_px = e
-            .principal_px
-            .max(DVec2::new(a.cx() - b.cx(), a.cy() - b.cy()).length());
-        // Distortion curve: the displacement the lens model applies, in pixels, over the image.
-        for gy in 0..=12 {
-            for gx in 0..=20 {
-                let px =
-                    DVec2::new(gx as f64 * 64.0, gy as f64 * 60.0).min(DVec2::new(1279.0, 719.0));
-                if (px - pp).length() > reach {
-                    continue;
-                }
-                let n = b.dist.undistort(b.pixel_to_normalised(px));
-                let shift_true = (b.dist.distort(n) - n) * b.fx();
-                let shift_est = (a.dist.distort(n) - n) * a.fx();
-                e.distortion_px = e.distortion_px.max((shift_true - shift_est).length());
-            }
-        }
-        e.centre_m = e.centre_m.max((ra * a.centre() + ta - b.centre()).length());
-        let r_est_world = a.r * ra.transpose();
-        let angle =
-            yakumo_core::camera::rotation_to_rodrigues(r_est_world * b.r.transpose()).length();
-        e.rotation_deg = e.rotation_deg.max(angle.to_degrees());
-    }
-    e
+    let reach = corner_reach(truth, views);
+    common::errors(est, truth, |c| reach[c])
 }
 
 /// `distortion_limit_px`: the target is 0.2 px; with no true distortion the 5-parameter

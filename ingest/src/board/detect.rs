@@ -21,6 +21,9 @@ use image::GrayImage;
 
 use super::definition::{Board, BoardKind};
 
+/// Largest image (pixels) searched again at twice its size when the board is not found whole.
+pub const UPSCALE_MAX_PIXELS: u64 = 2_100_000;
+
 /// A board detector for one board definition; cheap to share between threads.
 pub struct Detector {
     board: Board,
@@ -83,13 +86,52 @@ impl Detector {
 
     /// The board's corners in `image`: `(corner id, pixel)` sorted by id; empty when the board is
     /// not found (for a chessboard: not found entirely).
+    ///
+    /// The corner detector samples a ring of fixed radius around each candidate, which misses
+    /// the corners of small boards (squares below ≈ 20 px, or ChArUco markers whose border
+    /// comes within a few pixels of the corner). When the board is not found whole, images of
+    /// up to [`UPSCALE_MAX_PIXELS`] are therefore searched again at twice their size, and the
+    /// fuller of the two detections is kept. Either way the positions are refined on the
+    /// original image.
     pub fn detect(&self, image: &GrayImage) -> Vec<(u32, DVec2)> {
+        let mut corners = self.find(image);
+        let pixels = image.width() as u64 * image.height() as u64;
+        if corners.len() < self.board.corner_count() && pixels <= UPSCALE_MAX_PIXELS {
+            let up = image::imageops::resize(
+                image,
+                image.width() * 2,
+                image.height() * 2,
+                image::imageops::FilterType::Triangle,
+            );
+            // Pixel centres: upscaled u covers original (u + 0.5) / 2 − 0.5.
+            let found: Vec<(u32, DVec2)> = self
+                .find(&up)
+                .into_iter()
+                .map(|(id, p)| (id, (p + 0.5) / 2.0 - 0.5))
+                .collect();
+            if found.len() > corners.len() {
+                corners = found;
+            }
+        }
+        corners.sort_by_key(|c| c.0);
+        corners.dedup_by_key(|c| c.0);
+        let spacing = self.corner_spacing(&corners);
+        let radius = self.refine_radius(spacing);
+        for c in &mut corners {
+            c.1 = refine_corner(image, c.1, radius);
+        }
+        corners.retain(|c| c.1.is_finite());
+        corners
+    }
+
+    /// The detectors' corners in `image`'s pixels, unrefined and unsorted.
+    fn find(&self, image: &GrayImage) -> Vec<(u32, DVec2)> {
         let view = GrayImageView {
             width: image.width() as usize,
             height: image.height() as usize,
             data: image.as_raw(),
         };
-        let mut corners = match &self.inner {
+        match &self.inner {
             Inner::Charuco(det) => match det.detect(&view) {
                 Ok(found) => found
                     .corners
@@ -119,15 +161,22 @@ impl Detector {
                     None => Vec::new(),
                 }
             }
-        };
-        corners.sort_by_key(|c| c.0);
-        corners.dedup_by_key(|c| c.0);
-        let spacing = self.corner_spacing(&corners);
-        for c in &mut corners {
-            c.1 = refine_corner(image, c.1, spacing);
         }
-        corners.retain(|c| c.1.is_finite());
-        corners
+    }
+
+    /// Radius of the refinement window for corners `spacing` pixels apart: it must hold only the
+    /// corner's own two edges. On a chessboard that is up to half a square (a quarter is used);
+    /// on a ChArUco board the white squares hold markers, whose black border starts the white
+    /// margin `(square − marker) / 2` away from the square's edges, so the window stays within
+    /// the margin's diagonal. At least 1.5 px, at most 8 px.
+    fn refine_radius(&self, spacing: f64) -> f64 {
+        let reach = match self.board.kind {
+            BoardKind::Chessboard { .. } => 0.25,
+            BoardKind::Charuco { square, marker, .. } => {
+                ((square - marker) / 2.0 / square * std::f64::consts::SQRT_2).min(0.25)
+            }
+        };
+        (spacing * reach).clamp(1.5, 8.0)
     }
 
     /// Median image distance between corners that are grid neighbours (pixels).
@@ -235,11 +284,10 @@ fn sample(image: &GrayImage, p: DVec2) -> f64 {
     top * (1.0 - fy) + bottom * fy
 }
 
-/// Sub-pixel corner refinement by gradient orthogonality in a Gaussian-weighted window whose
-/// radius follows the corner spacing (a quarter of it, 2 to 8 px). Returns the input when the
-/// window is degenerate or the estimate runs away.
-pub fn refine_corner(image: &GrayImage, start: DVec2, spacing_px: f64) -> DVec2 {
-    let radius = (spacing_px * 0.25).clamp(2.0, 8.0);
+/// Sub-pixel corner refinement by gradient orthogonality in a Gaussian-weighted disc of
+/// `radius` pixels (see [`Detector`] for how it is chosen). Returns the input when the window is
+/// degenerate or the estimate runs away.
+pub fn refine_corner(image: &GrayImage, start: DVec2, radius: f64) -> DVec2 {
     let r = radius.ceil() as i32;
     let sigma2 = (radius * 0.6).powi(2);
     let mut q = start;

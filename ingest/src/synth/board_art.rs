@@ -1,5 +1,6 @@
-//! The calibration board shown in the calibration videos: its definition (the files shipped in
-//! `assets/boards/`), the printed pattern as a mipmapped texture, and the pattern's extent in
+//! The calibration board shown in the calibration videos: its definition (A1 boards sized for
+//! the synthetic rig, in `src/synth/boards/`; `synth` writes the one it shows as
+//! `calib/board.toml`), the printed pattern as a mipmapped texture, and the pattern's extent in
 //! board coordinates (the grid plus its white margin).
 
 use super::error::SynthError;
@@ -8,16 +9,17 @@ use crate::board::Board;
 use glam::DVec2;
 use std::path::Path;
 
-/// Pixels per board square in the texture (a multiple of the ArUco cell count).
-const PX_PER_SQUARE: u32 = 96;
+/// Pixels per board square in the texture: the ChArUco markers (0.7 of a square, 6 cells with
+/// their border) get 14 px per cell.
+const PX_PER_SQUARE: u32 = 120;
 
 /// Which board the calibration videos show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BoardChoice {
-    /// 5 × 7 ChArUco board of 12 cm squares (`assets/boards/charuco-5x7.toml`).
+    /// A1 ChArUco board: 7 × 10 squares of 8 cm, 5.6 cm DICT_4X4_50 markers.
     Charuco,
-    /// 9 × 6 inner-corner chessboard of 9 cm squares (`assets/boards/chessboard-9x6.toml`).
+    /// A1 chessboard: 9 × 6 inner corners, 8 cm squares.
     Chessboard,
 }
 
@@ -25,14 +27,8 @@ impl BoardChoice {
     /// The board definition file's name and TOML text.
     pub fn definition(self) -> (&'static str, &'static str) {
         match self {
-            BoardChoice::Charuco => (
-                "charuco-5x7",
-                include_str!("../../../assets/boards/charuco-5x7.toml"),
-            ),
-            BoardChoice::Chessboard => (
-                "chessboard-9x6",
-                include_str!("../../../assets/boards/chessboard-9x6.toml"),
-            ),
+            BoardChoice::Charuco => ("charuco-a1", include_str!("boards/charuco-a1.toml")),
+            BoardChoice::Chessboard => ("chessboard-a1", include_str!("boards/chessboard-a1.toml")),
         }
     }
 }
@@ -56,7 +52,7 @@ pub fn board_art(choice: BoardChoice) -> Result<BoardArt, SynthError> {
     let (name, toml) = choice.definition();
     let board = Board::parse(
         toml,
-        Path::new(&format!("assets/boards/{name}.toml")),
+        Path::new(&format!("src/synth/boards/{name}.toml")),
         name.to_string(),
     )
     .map_err(|e| SynthError::Config(format!("built-in board {name}: {e}")))?;

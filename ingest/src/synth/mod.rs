@@ -13,6 +13,7 @@
 
 mod audio;
 mod board_art;
+mod board_tour;
 mod distort;
 mod error;
 mod figure;
@@ -507,6 +508,17 @@ fn calibration_videos(stage: &Stage<'_>) -> Result<Vec<PathBuf>, SynthError> {
     let board_texture = renderer.upload_textures(std::slice::from_ref(&art.texture), false);
     let (front, back) = scene::board_meshes(art.top_left, art.bottom_right);
     let duration = opts.calib_frames as f64 / stage.timeline.fps;
+    let tour = board_tour::BoardTour::new(
+        &stage.cameras,
+        board_tour::TourBoard {
+            size: art.board.size(),
+            square: art.board.square(),
+            whole: matches!(art.board.kind, crate::board::BoardKind::Chessboard { .. }),
+        },
+        opts.calib_frames,
+        stage.timeline.fps,
+        opts.seed,
+    );
     // The same rig session: cameras start with the same offsets, and a clap sounds half-way.
     let clap_time = duration / 2.0;
     let bar = progress_bar(opts, opts.cameras * opts.calib_frames, "calibration");
@@ -520,13 +532,10 @@ fn calibration_videos(stage: &Stage<'_>) -> Result<Vec<PathBuf>, SynthError> {
         let mut video =
             video::CameraVideo::create(&path, (opts.width, opts.height), stage.fps, audio)?;
         for j in 0..opts.calib_frames {
-            let pose = scene::board_pose(
-                offset + j as f64 / stage.timeline.fps,
-                duration,
-                art.board.size() / 2.0,
-            );
+            let pose = tour.pose(offset + j as f64 / stage.timeline.fps);
             let (mut f, mut b) = (front.clone(), back.clone());
             f.transform(&pose);
+            scene::light_board_face(&mut f);
             b.transform(&pose);
             let (f, b) = (renderer.upload_mesh(&f), renderer.upload_mesh(&b));
             let draws = [

@@ -1,0 +1,88 @@
+//! Helpers shared by the calibration tests: comparing a calibrated rig with the truth.
+
+use glam::{DMat3, DVec2, DVec3};
+use yakumo_core::Camera;
+
+/// Rigid transform (Kabsch) taking the estimated camera centres onto the true ones.
+pub fn align(est: &[Camera], truth: &[Camera]) -> (DMat3, DVec3) {
+    let n = est.len() as f64;
+    let ce = est.iter().map(Camera::centre).sum::<DVec3>() / n;
+    let ct = truth.iter().map(Camera::centre).sum::<DVec3>() / n;
+    let mut h = nalgebra::Matrix3::<f64>::zeros();
+    for (e, t) in est.iter().zip(truth) {
+        let (a, b) = (e.centre() - ce, t.centre() - ct);
+        h += nalgebra::Vector3::new(b.x, b.y, b.z)
+            * nalgebra::Vector3::new(a.x, a.y, a.z).transpose();
+    }
+    let svd = h.svd(true, true);
+    let (u, vt) = (svd.u.unwrap(), svd.v_t.unwrap());
+    let mut d = nalgebra::Matrix3::identity();
+    d[(2, 2)] = (u * vt).determinant().signum();
+    let r = u * d * vt;
+    let r = DMat3::from_cols_array(&[
+        r[(0, 0)],
+        r[(1, 0)],
+        r[(2, 0)],
+        r[(0, 1)],
+        r[(1, 1)],
+        r[(2, 1)],
+        r[(0, 2)],
+        r[(1, 2)],
+        r[(2, 2)],
+    ]);
+    (r, ct - r * ce)
+}
+
+/// The largest error over the cameras of each calibrated quantity.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Errors {
+    /// Relative focal length error (fx and fy).
+    pub focal_rel: f64,
+    /// Principal point error, pixels.
+    pub principal_px: f64,
+    /// Largest difference of the lens's displacement field, pixels (see [`errors`]).
+    pub distortion_px: f64,
+    /// Camera centre error after the best rigid alignment, metres.
+    pub centre_m: f64,
+    /// Rotation error after that alignment, degrees.
+    pub rotation_deg: f64,
+}
+
+/// Compares estimated cameras with the truth (same order). The distortion curve, the
+/// displacement in pixels that each lens model applies to an ideal image point, is compared on
+/// a grid over the image, out to `reach(camera index)` pixels from the true principal point
+/// (`f64::INFINITY` for the whole image).
+pub fn errors(est: &[Camera], truth: &[Camera], reach: impl Fn(usize) -> f64) -> Errors {
+    let (ra, ta) = align(est, truth);
+    let mut e = Errors::default();
+    for (c, (a, b)) in est.iter().zip(truth).enumerate() {
+        let pp = DVec2::new(b.cx(), b.cy());
+        e.focal_rel = e
+            .focal_rel
+            .max((a.fx() / b.fx() - 1.0).abs())
+            .max((a.fy() / b.fy() - 1.0).abs());
+        e.principal_px = e
+            .principal_px
+            .max(DVec2::new(a.cx() - b.cx(), a.cy() - b.cy()).length());
+        let (w, h) = (b.width as f64 - 1.0, b.height as f64 - 1.0);
+        let steps = 24;
+        for gy in 0..=steps {
+            for gx in 0..=steps {
+                let px = DVec2::new(gx as f64 * w, gy as f64 * h) / steps as f64;
+                if (px - pp).length() > reach(c) {
+                    continue;
+                }
+                let n = b.dist.undistort(b.pixel_to_normalised(px));
+                let shift_true = (b.dist.distort(n) - n) * b.fx();
+                let shift_est = (a.dist.distort(n) - n) * a.fx();
+                e.distortion_px = e.distortion_px.max((shift_true - shift_est).length());
+            }
+        }
+        e.centre_m = e.centre_m.max((ra * a.centre() + ta - b.centre()).length());
+        let r_est_world = a.r * ra.transpose();
+        let angle =
+            yakumo_core::camera::rotation_to_rodrigues(r_est_world * b.r.transpose()).length();
+        e.rotation_deg = e.rotation_deg.max(angle.to_degrees());
+    }
+    e
+}
