@@ -6,11 +6,14 @@
 //! `C = Σ T_k α_k colour_i` and `A = Σ T_k α_k` (premultiplied colour over black).
 //! Gradients reach centres, radii, densities and colours; the choice and order of the layers
 //! (`ids`) is not differentiated. Depth enters only through the caller's radius (`r_px = f·r/z`).
+//! The per-point inputs reach the layers through [`gather_layers`], whose backward pass is a
+//! kernel of its own (burn's generic one is far too slow at training sizes).
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 
-use crate::knn::PIXEL_CENTER_OFFSET;
+use crate::gather::gather_layers;
+use crate::knn::{KnnBackend, PIXEL_CENTER_OFFSET};
 
 /// Errors of [`composite`].
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -32,7 +35,7 @@ pub struct Composite<B: Backend> {
 /// Composites the layers `ids` `[H, W, K]` (−1 for empty, e.g. from [`crate::rasterize_knn`]) of
 /// points with pixel-space `centers` `[N, 2]`, screen `radius` `[N]` (pixels), `density` `[N]` and
 /// `colors` `[N, C]`.
-pub fn composite<B: Backend>(
+pub fn composite<B: KnnBackend>(
     ids: Tensor<B, 3, Int>,
     centers: Tensor<B, 2>,
     radius: Tensor<B, 1>,
@@ -62,17 +65,25 @@ pub fn composite<B: Backend>(
         });
     }
 
-    let flat = ids.reshape([h * w * k]);
-    let empty = flat.clone().lower_elem(0).reshape([h, w, k]);
-    // Empty layers read point 0 and are masked out afterwards.
-    let safe = flat.clamp_min(0);
-    let gather = |t: Tensor<B, 1>| t.select(0, safe.clone()).reshape([h, w, k]);
-    let cx = gather(centers.clone().narrow(1, 0, 1).reshape([n]));
-    let cy = gather(centers.narrow(1, 1, 1).reshape([n]));
+    let empty = ids.clone().lower_elem(0);
+    // One gather of every per-point input; empty layers read point 0 and are masked out below.
+    let footprint = Tensor::cat(vec![centers.clone(), radius.clone().reshape([n, 1])], 1);
+    let packed = Tensor::cat(
+        vec![
+            centers,
+            radius.reshape([n, 1]),
+            density.reshape([n, 1]),
+            colors,
+        ],
+        1,
+    );
+    let layers = gather_layers(packed, ids, footprint);
+    let column = |i: usize| layers.clone().narrow(1, i, 1).reshape([h, w, k]);
+    let (cx, cy) = (column(0), column(1));
     // A masked radius of 1 keeps culled points (radius 0) from producing NaN in empty layers.
-    let r = gather(radius).mask_fill(empty.clone(), 1.0);
-    let a = gather(density);
-    let col = colors.select(0, safe).reshape([h, w, k, c]);
+    let r = column(2).mask_fill(empty.clone(), 1.0);
+    let a = column(3);
+    let col = layers.narrow(1, 4, c).reshape([h, w, k, c]);
 
     let u = Tensor::<B, 1, Int>::arange(0..w as i64, &device)
         .float()
@@ -215,7 +226,7 @@ mod tests {
     }
 
     /// Weighted sum of the composited colour and opacity.
-    fn loss<B: Backend>(
+    fn loss<B: KnnBackend>(
         s: &Scene,
         centers: Tensor<B, 2>,
         radius: Tensor<B, 1>,

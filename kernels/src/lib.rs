@@ -3,12 +3,15 @@
 //!
 //! - [`knn`]: tile-binned rasteriser that finds, per pixel, the K nearest points whose screen disc
 //!   covers it (the layers of 4K4D's depth peeling).
+//! - [`gather`]: per-point values gathered into those layers, with a fast custom backward.
 //! - [`composite`]: differentiable front-to-back compositing of those layers (burn tensor ops).
 
 pub mod composite;
+pub mod gather;
 pub mod knn;
 
 pub use composite::{Composite, CompositeError, composite};
+pub use gather::gather_layers;
 pub use knn::{KnnBackend, KnnBuffer, KnnError, KnnOptions, rasterize_knn};
 
 /// burn's wgpu backend without operation fusion (custom kernels run on `CubeBackend` directly).

@@ -158,7 +158,7 @@ struct CompositeTimings {
 
 /// Times compositing `ids` (`[H·W·K]`, −1 empty) of the scene forward on `B` and forward +
 /// backward on `Autodiff<B>`, and measures copy bandwidth with a 64 MiB tensor copy.
-fn time_composite<B: Backend>(
+fn time_composite<B: KnnBackend>(
     args: &Args,
     scene: &Scene,
     ids: &[i32],

@@ -11,6 +11,7 @@ use cubecl::prelude::*;
 
 use super::kernel::{count_kernel, fill_kernel, raster_kernel};
 use super::{KnnBackend, KnnError, KnnOptions, MAX_TILE_ENTRIES, TILE_SIZE};
+use crate::gather::gather_backward_kernel;
 
 /// Casts to f32 (the kernels' type) and makes the layout contiguous.
 fn prepare<R: CubeRuntime>(tensor: CubeTensor<R>) -> CubeTensor<R> {
@@ -169,6 +170,56 @@ where
             cast(out_depths, float_dtype)
         };
         Ok((ids, out_depths))
+    }
+
+    fn gather_layers_backward(
+        grad: FloatTensor<Self>,
+        ids: IntTensor<Self>,
+        footprint: FloatTensor<Self>,
+        num_points: usize,
+    ) -> FloatTensor<Self> {
+        let float_dtype = grad.dtype;
+        let grad = prepare(grad);
+        let footprint = prepare(footprint);
+        let ids = into_contiguous(if ids.dtype == DType::I32 {
+            ids
+        } else {
+            cast(ids, DType::I32)
+        });
+        let (dims, channels) = (ids.shape(), grad.shape()[1]);
+        let (height, width, k) = (dims[0], dims[1], dims[2]);
+        let client = grad.client.clone();
+        let out = empty_device_contiguous_dtype(
+            client.clone(),
+            grad.device.clone(),
+            Shape::new([num_points, channels]),
+            DType::F32,
+        );
+        if num_points > 0 {
+            let dim = CubeDim::new(&client, num_points);
+            let count = calculate_cube_count_elemwise(&client, num_points, dim);
+            unsafe {
+                gather_backward_kernel::launch_unchecked::<R>(
+                    &client,
+                    count,
+                    dim,
+                    grad.into_array_arg(),
+                    ids.into_array_arg(),
+                    footprint.into_array_arg(),
+                    out.clone().into_array_arg(),
+                    num_points as u32,
+                    width as u32,
+                    height as u32,
+                    k as u32,
+                    channels as u32,
+                );
+            }
+        }
+        if float_dtype == DType::F32 {
+            out
+        } else {
+            cast(out, float_dtype)
+        }
     }
 }
 

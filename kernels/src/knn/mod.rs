@@ -154,6 +154,25 @@ pub trait KnnBackend: Backend {
         radii: FloatTensor<Self>,
         options: &KnnOptions,
     ) -> Result<(IntTensor<Self>, FloatTensor<Self>), KnnError>;
+
+    /// Primitive form of [`crate::gather_layers`]: rows of `values` `[N, C]` for the layers
+    /// `ids` `[H, W, K]`, as `[H·W·K, C]`.
+    fn gather_layers_primitive(
+        values: FloatTensor<Self>,
+        ids: IntTensor<Self>,
+        _footprint: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        crate::gather::select_layers::<Self>(values, ids)
+    }
+
+    /// Gradient of [`crate::gather_layers`]: sums the rows of `grad` `[H·W·K, C]` per point of
+    /// `ids`, giving `[num_points, C]`; `footprint` `[N, 3]` bounds where each point can appear.
+    fn gather_layers_backward(
+        grad: FloatTensor<Self>,
+        ids: IntTensor<Self>,
+        footprint: FloatTensor<Self>,
+        num_points: usize,
+    ) -> FloatTensor<Self>;
 }
 
 /// Rasterises points given by pixel-space `centers` `[N, 2]` (x, y), camera `depth` `[N]` and
@@ -237,6 +256,15 @@ where
             out.depths.into_primitive().tensor(),
         ))
     }
+
+    fn gather_layers_backward(
+        grad: FloatTensor<Self>,
+        ids: IntTensor<Self>,
+        _footprint: FloatTensor<Self>,
+        num_points: usize,
+    ) -> FloatTensor<Self> {
+        crate::gather::scatter_layers_host::<Self>(grad, ids, num_points)
+    }
 }
 
 impl<B: KnnBackend, C: CheckpointStrategy> KnnBackend for Autodiff<B, C> {
@@ -253,5 +281,27 @@ impl<B: KnnBackend, C: CheckpointStrategy> KnnBackend for Autodiff<B, C> {
             options,
         )?;
         Ok((Self::int_from_inner(ids), Self::from_inner(out_depths)))
+    }
+
+    fn gather_layers_primitive(
+        values: FloatTensor<Self>,
+        ids: IntTensor<Self>,
+        footprint: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        crate::gather::gather_layers_autodiff::<B, C>(values, ids, footprint)
+    }
+
+    fn gather_layers_backward(
+        grad: FloatTensor<Self>,
+        ids: IntTensor<Self>,
+        footprint: FloatTensor<Self>,
+        num_points: usize,
+    ) -> FloatTensor<Self> {
+        Self::from_inner(B::gather_layers_backward(
+            Self::inner(grad),
+            Self::int_inner(ids),
+            Self::inner(footprint),
+            num_points,
+        ))
     }
 }

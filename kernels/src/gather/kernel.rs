@@ -1,0 +1,60 @@
+//! CubeCL kernel of the backward pass of [`super::gather_layers`].
+
+use cubecl::prelude::*;
+
+use crate::knn::MAX_COORD;
+
+/// One unit per point `i`: sums the gradient rows of every K-buffer entry that holds `i`, visiting
+/// only the pixels of the point's screen disc (its `footprint` `(cx, cy, r)`, the one it was
+/// rasterised with), so no two units write the same row and no atomics are needed.
+///
+/// `grad` is `[H·W·K, channels]`, `ids` `[H·W·K]`, `footprint` `[N, 3]`, `out` `[N, channels]`
+/// (written whole).
+#[cube(launch_unchecked)]
+pub fn gather_backward_kernel(
+    grad: &Array<f32>,
+    ids: &Array<i32>,
+    footprint: &Array<f32>,
+    out: &mut Array<f32>,
+    num_points: u32,
+    width: u32,
+    height: u32,
+    k: u32,
+    #[comptime] channels: u32,
+) {
+    let i = ABSOLUTE_POS;
+    if i >= num_points as usize {
+        terminate!();
+    }
+    let ch = channels as usize;
+    for c in 0..ch {
+        out[i * ch + c] = 0.0;
+    }
+    let cx = footprint[3 * i];
+    let cy = footprint[3 * i + 1];
+    let r = footprint[3 * i + 2];
+    let sane = r > 0.0 && r < MAX_COORD && cx.abs() < MAX_COORD && cy.abs() < MAX_COORD;
+    if sane {
+        // The rasteriser's pixel box (see knn/kernel.rs), clamped to the image.
+        let x_lo = max((cx - r).floor(), 0.0f32);
+        let x_hi = min((cx + r).ceil(), f32::cast_from(width - 1));
+        let y_lo = max((cy - r).floor(), 0.0f32);
+        let y_hi = min((cy + r).ceil(), f32::cast_from(height - 1));
+        if x_lo <= x_hi && y_lo <= y_hi {
+            let id = i as i32;
+            for y in u32::cast_from(y_lo)..u32::cast_from(y_hi) + 1 {
+                for x in u32::cast_from(x_lo)..u32::cast_from(x_hi) + 1 {
+                    let base = ((y * width + x) * k) as usize;
+                    for layer in 0..k as usize {
+                        let e = base + layer;
+                        if ids[e] == id {
+                            for c in 0..ch {
+                                out[i * ch + c] += grad[e * ch + c];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
