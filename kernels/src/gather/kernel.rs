@@ -58,3 +58,33 @@ pub fn gather_backward_kernel(
         }
     }
 }
+
+/// One unit per element `(n, c)` of `grad` `[N, channels]`: adds it to `out[indices[n], c]`
+/// (`out` `[M, channels]`, zeroed) with a compare-and-swap loop on the float's bits, so it works
+/// on every backend whether or not the device has float atomics.
+#[cube(launch_unchecked)]
+pub fn scatter_rows_kernel(
+    grad: &Array<f32>,
+    indices: &Array<i32>,
+    out: &mut Array<Atomic<u32>>,
+    num_indices: u32,
+    channels: u32,
+) {
+    let e = ABSOLUTE_POS;
+    if e >= (num_indices * channels) as usize {
+        terminate!();
+    }
+    let n = e / channels as usize;
+    let c = e % channels as usize;
+    let at = indices[n] as usize * channels as usize + c;
+    let add = grad[e];
+    let mut old = out[at].load();
+    loop {
+        let new = u32::reinterpret(f32::reinterpret(old) + add);
+        let seen = out[at].compare_exchange_weak(old, new);
+        if seen == old {
+            break;
+        }
+        old = seen;
+    }
+}

@@ -7,6 +7,10 @@
 //! layers, which takes seconds at training sizes; here the backward runs one thread per point
 //! over the pixels of its screen disc (the footprint it was rasterised with) instead, without
 //! atomics, so it is fast and deterministic.
+//!
+//! [`gather_rows`] is the general form (`values.select(0, indices)` for any index list, e.g. the
+//! cells of a feature grid or the pixels of an image); its backward adds each gradient row to its
+//! source row with one GPU thread per element.
 
 mod kernel;
 
@@ -19,7 +23,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::ops::{FloatTensor, IntTensor};
 use burn::tensor::{Int, Tensor, TensorMetadata, TensorPrimitive};
 
-pub(crate) use kernel::gather_backward_kernel;
+pub(crate) use kernel::{gather_backward_kernel, scatter_rows_kernel};
 
 use crate::KnnBackend;
 
@@ -39,6 +43,56 @@ pub fn gather_layers<B: KnnBackend>(
     )))
 }
 
+/// Rows `indices` `[N]` (each in `0..M`) of `values` `[M, C]`: `[N, C]`, like
+/// `values.select(0, indices)` but with a backward pass that runs one GPU thread per element.
+pub fn gather_rows<B: KnnBackend>(
+    values: Tensor<B, 2>,
+    indices: Tensor<B, 1, Int>,
+) -> Tensor<B, 2> {
+    Tensor::from_primitive(TensorPrimitive::Float(B::gather_rows_primitive(
+        values.into_primitive().tensor(),
+        indices.into_primitive(),
+    )))
+}
+
+/// The autodiff node of [`gather_rows`].
+#[derive(Debug)]
+struct GatherRows;
+
+impl<B: KnnBackend> Backward<B, 1> for GatherRows {
+    /// Indices and the row count of the gathered tensor.
+    type State = (IntTensor<B>, usize);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (indices, rows) = ops.state;
+        unary::<B, _>(ops.parents, ops.node, grads, |grad| {
+            B::gather_rows_backward(grad, indices, rows)
+        });
+    }
+}
+
+/// [`KnnBackend::gather_rows_primitive`] for `Autodiff<B>`.
+pub(crate) fn gather_rows_autodiff<B: KnnBackend, C: CheckpointStrategy>(
+    values: FloatTensor<Autodiff<B, C>>,
+    indices: IntTensor<Autodiff<B, C>>,
+) -> FloatTensor<Autodiff<B, C>> {
+    let indices = <Autodiff<B, C> as burn::tensor::backend::AutodiffBackend>::int_inner(indices);
+    let rows = values.primitive.shape()[0];
+    match GatherRows
+        .prepare::<C>([values.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish(
+            (indices.clone(), rows),
+            B::gather_rows_primitive(values.primitive, indices),
+        ),
+        OpsKind::UnTracked(prep) => {
+            prep.finish(B::gather_rows_primitive(values.primitive, indices))
+        }
+    }
+}
+
 /// The forward gather on any backend: `values.select(0, max(ids, 0))`.
 pub(crate) fn select_layers<B: Backend>(
     values: FloatTensor<B>,
@@ -53,14 +107,15 @@ pub(crate) fn select_layers<B: Backend>(
         .tensor()
 }
 
-/// The backward gather on the host: `out[ids[e]] += grad[e]` (for backends without kernels).
-pub(crate) fn scatter_layers_host<B: Backend>(
+/// The backward gather on the host: `out[ids[e]] += grad[e]`, skipping negative ids (for
+/// backends without kernels). `ids` may have any shape; its elements are taken in order.
+pub(crate) fn scatter_rows_host<B: Backend, const D: usize>(
     grad: FloatTensor<B>,
     ids: IntTensor<B>,
     num_points: usize,
 ) -> FloatTensor<B> {
     let grad: Tensor<B, 2> = Tensor::from_primitive(TensorPrimitive::Float(grad));
-    let ids: Tensor<B, 3, Int> = Tensor::from_primitive(ids);
+    let ids: Tensor<B, D, Int> = Tensor::from_primitive(ids);
     let device = grad.device();
     let [_, c] = grad.dims();
     let g: Vec<f64> = grad

@@ -11,7 +11,7 @@ use cubecl::prelude::*;
 
 use super::kernel::{count_kernel, fill_kernel, raster_kernel};
 use super::{KnnBackend, KnnError, KnnOptions, MAX_TILE_ENTRIES, TILE_SIZE};
-use crate::gather::gather_backward_kernel;
+use crate::gather::{gather_backward_kernel, scatter_rows_kernel};
 
 /// Casts to f32 (the kernels' type) and makes the layout contiguous.
 fn prepare<R: CubeRuntime>(tensor: CubeTensor<R>) -> CubeTensor<R> {
@@ -211,6 +211,50 @@ where
                     width as u32,
                     height as u32,
                     k as u32,
+                    channels as u32,
+                );
+            }
+        }
+        if float_dtype == DType::F32 {
+            out
+        } else {
+            cast(out, float_dtype)
+        }
+    }
+
+    fn gather_rows_backward(
+        grad: FloatTensor<Self>,
+        indices: IntTensor<Self>,
+        rows: usize,
+    ) -> FloatTensor<Self> {
+        let float_dtype = grad.dtype;
+        let grad = prepare(grad);
+        let indices = into_contiguous(if indices.dtype == DType::I32 {
+            indices
+        } else {
+            cast(indices, DType::I32)
+        });
+        let (n, channels) = (grad.shape()[0], grad.shape()[1]);
+        let client = grad.client.clone();
+        let out = zeros_client(
+            client.clone(),
+            grad.device.clone(),
+            Shape::new([rows, channels]),
+            DType::F32,
+        );
+        let elements = n * channels;
+        if elements > 0 {
+            let dim = CubeDim::new(&client, elements);
+            let count = calculate_cube_count_elemwise(&client, elements, dim);
+            unsafe {
+                scatter_rows_kernel::launch_unchecked::<R>(
+                    &client,
+                    count,
+                    dim,
+                    grad.into_array_arg(),
+                    indices.into_array_arg(),
+                    out.clone().into_array_arg(),
+                    n as u32,
                     channels as u32,
                 );
             }

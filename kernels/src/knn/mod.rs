@@ -173,6 +173,26 @@ pub trait KnnBackend: Backend {
         footprint: FloatTensor<Self>,
         num_points: usize,
     ) -> FloatTensor<Self>;
+
+    /// Primitive form of [`crate::gather_rows`].
+    fn gather_rows_primitive(
+        values: FloatTensor<Self>,
+        indices: IntTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let values: Tensor<Self, 2> = Tensor::from_primitive(TensorPrimitive::Float(values));
+        values
+            .select(0, Tensor::<Self, 1, Int>::from_primitive(indices))
+            .into_primitive()
+            .tensor()
+    }
+
+    /// Gradient of [`crate::gather_rows`]: adds row `n` of `grad` `[N, C]` to row `indices[n]` of
+    /// a zero `[rows, C]` tensor.
+    fn gather_rows_backward(
+        grad: FloatTensor<Self>,
+        indices: IntTensor<Self>,
+        rows: usize,
+    ) -> FloatTensor<Self>;
 }
 
 /// Rasterises points given by pixel-space `centers` `[N, 2]` (x, y), camera `depth` `[N]` and
@@ -263,7 +283,15 @@ where
         _footprint: FloatTensor<Self>,
         num_points: usize,
     ) -> FloatTensor<Self> {
-        crate::gather::scatter_layers_host::<Self>(grad, ids, num_points)
+        crate::gather::scatter_rows_host::<Self, 3>(grad, ids, num_points)
+    }
+
+    fn gather_rows_backward(
+        grad: FloatTensor<Self>,
+        indices: IntTensor<Self>,
+        rows: usize,
+    ) -> FloatTensor<Self> {
+        crate::gather::scatter_rows_host::<Self, 1>(grad, indices, rows)
     }
 }
 
@@ -302,6 +330,25 @@ impl<B: KnnBackend, C: CheckpointStrategy> KnnBackend for Autodiff<B, C> {
             Self::int_inner(ids),
             Self::inner(footprint),
             num_points,
+        ))
+    }
+
+    fn gather_rows_primitive(
+        values: FloatTensor<Self>,
+        indices: IntTensor<Self>,
+    ) -> FloatTensor<Self> {
+        crate::gather::gather_rows_autodiff::<B, C>(values, indices)
+    }
+
+    fn gather_rows_backward(
+        grad: FloatTensor<Self>,
+        indices: IntTensor<Self>,
+        rows: usize,
+    ) -> FloatTensor<Self> {
+        Self::from_inner(B::gather_rows_backward(
+            Self::inner(grad),
+            Self::int_inner(indices),
+            rows,
         ))
     }
 }

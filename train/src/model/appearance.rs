@@ -11,6 +11,7 @@ use super::sh::{SH_COEFFS, sh_basis};
 use super::{Model, ModelSpec, PointGeometry};
 use crate::model::grid::bilinear;
 use crate::render::{project, view_eye};
+use yakumo_kernels::KnnBackend;
 
 /// Logit added to sources a point does not project into (they get no weight unless no source
 /// sees the point).
@@ -27,7 +28,7 @@ pub struct SourceImage<B: Backend> {
 
 /// Colour of each point sampled bilinearly in `source` (`[N, 3]`) and whether the point projects
 /// inside it (`[N]`, 0 or 1).
-pub fn sample_source<B: Backend>(
+pub fn sample_source<B: KnnBackend>(
     positions: Tensor<B, 2>,
     source: &SourceImage<B>,
 ) -> (Tensor<B, 2>, Tensor<B, 1>) {
@@ -55,7 +56,7 @@ pub fn sample_source<B: Backend>(
 
 /// Colour of every point seen from `eye`'s view: blended source colours plus the SH residual,
 /// clamped to 0..1 (`[N, 3]`).
-pub fn point_colors<B: Backend>(
+pub fn point_colors<B: KnnBackend>(
     model: &Model<B>,
     spec: &ModelSpec,
     geometry: &PointGeometry<B>,
@@ -68,7 +69,7 @@ pub fn point_colors<B: Backend>(
 }
 
 /// The image-based part: softmax-weighted source colours `[N, 3]`.
-pub fn blended_colors<B: Backend>(
+pub fn blended_colors<B: KnnBackend>(
     model: &Model<B>,
     geometry: &PointGeometry<B>,
     sources: &[SourceImage<B>],

@@ -8,6 +8,7 @@ use burn::tensor::{Int, Tensor};
 use rand_chacha::ChaCha8Rng;
 
 use super::host_uniform;
+use yakumo_kernels::{KnnBackend, gather_rows};
 
 /// The axis pairs of the six planes (0 = x, 1 = y, 2 = z, 3 = t).
 pub const PLANES: [(usize, usize); 6] = [(0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3)];
@@ -68,7 +69,9 @@ impl<B: Backend> FeatureGrid<B> {
         }
         FeatureGrid { planes }
     }
+}
 
+impl<B: KnnBackend> FeatureGrid<B> {
     /// Features `[N, levels·features]` of points at normalised coordinates `coords` `[N, 4]`
     /// (x, y, z, t in 0..1; outside values are clamped to the border).
     pub fn lookup(&self, shape: &GridShape, coords: Tensor<B, 2>) -> Tensor<B, 2> {
@@ -104,7 +107,7 @@ impl<B: Backend> FeatureGrid<B> {
 
 /// Bilinear lookup in a `[res_v · res_u, C]` table at `u, v` in 0..1 (clamped): `[N, C]`.
 /// The interpolation weights are differentiable in `u` and `v`; the cell choice is not.
-pub fn bilinear<B: Backend>(
+pub fn bilinear<B: KnnBackend>(
     table: Tensor<B, 2>,
     u: Tensor<B, 1>,
     v: Tensor<B, 1>,
@@ -118,7 +121,7 @@ pub fn bilinear<B: Backend>(
     let fx = (x - x0.clone()).clamp(0.0, 1.0).unsqueeze_dim::<2>(1);
     let fy = (y - y0.clone()).clamp(0.0, 1.0).unsqueeze_dim::<2>(1);
     let base: Tensor<B, 1, Int> = y0.int().mul_scalar(res_u as i64) + x0.int();
-    let corner = |offset: i64| table.clone().select(0, base.clone().add_scalar(offset));
+    let corner = |offset: i64| gather_rows(table.clone(), base.clone().add_scalar(offset));
     let top = corner(0) * fx.clone().neg().add_scalar(1.0) + corner(1) * fx.clone();
     let bottom =
         corner(res_u as i64) * fx.clone().neg().add_scalar(1.0) + corner(res_u as i64 + 1) * fx;

@@ -207,7 +207,9 @@ impl<B: Backend> Model<B> {
             sh: Mlp::new(&[f, HIDDEN, 3 * sh::SH_COEFFS], rng, device),
         }
     }
+}
 
+impl<B: yakumo_kernels::KnnBackend> Model<B> {
     /// Positions, features, radii and densities of frame index `frame`.
     pub fn geometry(&self, spec: &ModelSpec, frame: usize) -> PointGeometry<B> {
         let positions = self.positions.frames[frame].val();
