@@ -23,6 +23,24 @@ fn prepare<R: CubeRuntime>(tensor: CubeTensor<R>) -> CubeTensor<R> {
     into_contiguous(tensor)
 }
 
+/// Casts indices to i32 (the kernels' type) and makes the layout contiguous.
+fn prepare_ids<R: CubeRuntime>(ids: CubeTensor<R>) -> CubeTensor<R> {
+    into_contiguous(if ids.dtype == DType::I32 {
+        ids
+    } else {
+        cast(ids, DType::I32)
+    })
+}
+
+/// `tensor` in `dtype` (cast only when it differs).
+fn to_dtype<R: CubeRuntime>(tensor: CubeTensor<R>, dtype: DType) -> CubeTensor<R> {
+    if tensor.dtype == dtype {
+        tensor
+    } else {
+        cast(tensor, dtype)
+    }
+}
+
 /// Exclusive prefix sum of per-tile counts (with the total appended), checked against
 /// [`MAX_TILE_ENTRIES`].
 fn tile_offsets(counts: &[u32]) -> Result<Vec<u32>, KnnError> {
@@ -181,11 +199,7 @@ where
         let float_dtype = grad.dtype;
         let grad = prepare(grad);
         let footprint = prepare(footprint);
-        let ids = into_contiguous(if ids.dtype == DType::I32 {
-            ids
-        } else {
-            cast(ids, DType::I32)
-        });
+        let ids = prepare_ids(ids);
         let (dims, channels) = (ids.shape(), grad.shape()[1]);
         let (height, width, k) = (dims[0], dims[1], dims[2]);
         let client = grad.client.clone();
@@ -215,11 +229,7 @@ where
                 );
             }
         }
-        if float_dtype == DType::F32 {
-            out
-        } else {
-            cast(out, float_dtype)
-        }
+        to_dtype(out, float_dtype)
     }
 
     fn gather_rows_backward(
@@ -229,11 +239,7 @@ where
     ) -> FloatTensor<Self> {
         let float_dtype = grad.dtype;
         let grad = prepare(grad);
-        let indices = into_contiguous(if indices.dtype == DType::I32 {
-            indices
-        } else {
-            cast(indices, DType::I32)
-        });
+        let indices = prepare_ids(indices);
         let (n, channels) = (grad.shape()[0], grad.shape()[1]);
         let client = grad.client.clone();
         let out = zeros_client(
@@ -259,11 +265,7 @@ where
                 );
             }
         }
-        if float_dtype == DType::F32 {
-            out
-        } else {
-            cast(out, float_dtype)
-        }
+        to_dtype(out, float_dtype)
     }
 }
 
