@@ -177,17 +177,7 @@ where
             );
         }
 
-        let ids = if I::dtype() == DType::I32 {
-            ids
-        } else {
-            cast(ids, I::dtype())
-        };
-        let out_depths = if float_dtype == DType::F32 {
-            out_depths
-        } else {
-            cast(out_depths, float_dtype)
-        };
-        Ok((ids, out_depths))
+        Ok((to_dtype(ids, I::dtype()), to_dtype(out_depths, float_dtype)))
     }
 
     fn gather_layers_backward(
