@@ -42,8 +42,8 @@ pub struct BakeArgs {
     /// Ridge weight on the SH coefficients, relative to the point's total view weight.
     #[arg(long, default_value_t = 0.05)]
     pub ridge: f64,
-    /// GPU backend.
-    #[arg(long, value_enum, default_value_t = BackendChoice::default_for_build())]
+    /// Backend: a GPU (cuda, wgpu), the CPU (tiny runs), or the first of those this machine has.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
     /// Print the report as JSON.
     #[arg(long)]

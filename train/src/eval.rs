@@ -128,8 +128,8 @@ pub struct EvalArgs {
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
-    /// GPU backend.
-    #[arg(long, value_enum, default_value_t = BackendChoice::default_for_build())]
+    /// Backend: a GPU (cuda, wgpu), the CPU (tiny runs), or the first of those this machine has.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
 }
 

@@ -22,6 +22,9 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Bake a run into a self-contained `.yk4d` clip.
     Bake(bake::BakeArgs),
+    /// Time each phase of a training iteration (data, geometry, colours, render, loss, backward,
+    /// optimizer) on a backend.
+    Bench(fit::bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -31,5 +34,6 @@ fn main() -> anyhow::Result<()> {
         Command::Fit(args) => fit::command::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Bake(args) => bake::run(&args),
+        Command::Bench(args) => fit::bench::run(&args),
     }
 }

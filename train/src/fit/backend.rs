@@ -1,5 +1,6 @@
-//! Choosing the GPU backend at run time: burn-cuda (default when built with the `cuda` feature)
-//! or burn-wgpu (Vulkan, Metal, DX12; Mesa lavapipe in CI).
+//! Choosing the backend at run time: burn-cuda (when built with the `cuda` feature), burn-wgpu
+//! (Vulkan, Metal, DX12; Mesa lavapipe in CI) or burn-ndarray on the CPU. `auto`, the default,
+//! takes the first of CUDA, a hardware wgpu adapter and the CPU that this machine has.
 
 use burn::backend::Autodiff;
 
@@ -9,25 +10,56 @@ use super::trainer::TrainBackend;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendChoice {
+    /// CUDA when this build has it, else wgpu when a hardware GPU adapter exists, else the CPU.
+    Auto,
     /// NVIDIA CUDA through burn-cuda (needs the `cuda` feature and an NVIDIA driver).
     Cuda,
     /// wgpu: Vulkan, Metal or DX12.
     Wgpu,
+    /// The CPU (burn-ndarray, every core): for tiny runs on machines without a GPU.
+    Cpu,
 }
 
 impl BackendChoice {
-    /// CUDA when this build has it, wgpu otherwise.
-    pub fn default_for_build() -> BackendChoice {
-        if cfg!(feature = "cuda") {
-            BackendChoice::Cuda
-        } else {
-            BackendChoice::Wgpu
+    /// The backend `Auto` stands for on this machine; other choices are returned as they are.
+    pub fn resolve(self) -> BackendChoice {
+        match self {
+            BackendChoice::Auto if cuda_driver().is_some() => BackendChoice::Cuda,
+            BackendChoice::Auto if hardware_adapter().is_some() => BackendChoice::Wgpu,
+            BackendChoice::Auto => BackendChoice::Cpu,
+            other => other,
         }
     }
 }
 
+/// The NVIDIA driver library CUDA runs on, when this build has CUDA and the library loads.
+pub fn cuda_driver() -> Option<&'static str> {
+    #[cfg(feature = "cuda")]
+    {
+        const NAMES: [&str; 3] = ["libcuda.so.1", "libcuda.so", "nvcuda.dll"];
+        // SAFETY: loading the driver runs only its initialisers, as burn-cuda's own loading does.
+        NAMES
+            .into_iter()
+            .find(|name| unsafe { libloading::Library::new(*name) }.is_ok())
+    }
+    #[cfg(not(feature = "cuda"))]
+    None
+}
+
+/// Name of the first wgpu adapter that is not a CPU emulation (lavapipe, WARP), if any.
+pub fn hardware_adapter() -> Option<String> {
+    let instance = wgpu::Instance::default();
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+        .into_iter()
+        .map(|a| a.get_info())
+        .find(|info| info.device_type != wgpu::DeviceType::Cpu)
+        .map(|info| info.name)
+}
+
 /// Training on wgpu.
 pub type WgpuTrain = Autodiff<yakumo_kernels::WgpuBackend>;
+/// Training on the CPU.
+pub type CpuTrain = Autodiff<burn::backend::NdArray>;
 /// Training on CUDA.
 #[cfg(feature = "cuda")]
 pub type CudaTrain = Autodiff<yakumo_kernels::CudaBackend>;
@@ -40,12 +72,23 @@ pub trait BackendTask {
     fn run<B: TrainBackend>(self, device: B::Device) -> anyhow::Result<Self::Output>;
 }
 
-/// Runs `task` on `choice`'s default device.
+/// Runs `task` on `choice`'s default device (`Auto` resolved first).
 pub fn dispatch<T: BackendTask>(choice: BackendChoice, task: T) -> anyhow::Result<T::Output> {
+    let choice = choice.resolve();
     match choice {
         BackendChoice::Wgpu => task.run::<WgpuTrain>(Default::default()),
+        BackendChoice::Cpu | BackendChoice::Auto => task.run::<CpuTrain>(Default::default()),
         #[cfg(feature = "cuda")]
-        BackendChoice::Cuda => task.run::<CudaTrain>(Default::default()),
+        BackendChoice::Cuda => {
+            if cuda_driver().is_none() {
+                anyhow::bail!(
+                    "--backend cuda: the NVIDIA driver library (libcuda.so.1 / nvcuda.dll) is not \
+                     installed or not on the library path; install the NVIDIA driver, or use \
+                     --backend wgpu or --backend cpu"
+                );
+            }
+            task.run::<CudaTrain>(Default::default())
+        }
         #[cfg(not(feature = "cuda"))]
         BackendChoice::Cuda => anyhow::bail!(
             "this build of yakumo-train has no CUDA backend (built without the `cuda` feature); use --backend wgpu"

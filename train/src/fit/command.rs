@@ -42,8 +42,8 @@ pub struct FitArgs {
     /// Held-out cameras: a count (spread over the rig) or comma-separated names.
     #[arg(long, default_value = "1")]
     pub holdout: Holdout,
-    /// GPU backend.
-    #[arg(long, value_enum, default_value_t = BackendChoice::default_for_build())]
+    /// Backend: a GPU (cuda, wgpu), the CPU (tiny runs), or the first of those this machine has.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
     /// Continue the run in --out from its last checkpoint.
     #[arg(long)]
@@ -129,7 +129,7 @@ fn interrupted() -> &'static AtomicBool {
 }
 
 /// Validates the data and writes `RUN/run.json` and the initial points for a new run.
-fn prepare(args: &FitArgs) -> anyhow::Result<(RunConfig, Vec<Vec<[f32; 3]>>)> {
+pub(crate) fn prepare(args: &FitArgs) -> anyhow::Result<(RunConfig, Vec<Vec<[f32; 3]>>)> {
     if !(args.lr_scale > 0.0 && args.lr_scale.is_finite()) {
         anyhow::bail!("--lr-scale {} must be a positive number", args.lr_scale);
     }
@@ -345,7 +345,7 @@ fn train_loop<B: TrainBackend>(
     let session = trainer.state.iteration - start_iter;
     let n = recent.len().max(1) as f64;
     Ok(FitSummary {
-        backend: args.backend,
+        backend: args.backend.resolve(),
         iteration: trainer.state.iteration,
         total_iterations: total,
         session_iterations: session,

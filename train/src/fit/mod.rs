@@ -6,10 +6,12 @@
 //! - [`optim`]: per-group Adam optimizers and the learning-rate schedule;
 //! - [`checkpoint`]: atomic, resumable checkpoints;
 //! - [`trainer`]: the loop's state and one iteration;
-//! - [`backend`]: CUDA or wgpu at run time;
-//! - [`command`]: the subcommand (progress, metrics, previews, Ctrl-C).
+//! - [`backend`]: CUDA, wgpu or the CPU at run time;
+//! - [`command`]: the subcommand (progress, metrics, previews, Ctrl-C);
+//! - [`bench`]: `yakumo-train bench`, the time of each phase of an iteration.
 
 pub mod backend;
+pub mod bench;
 pub mod checkpoint;
 pub mod command;
 pub mod config;

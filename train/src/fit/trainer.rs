@@ -18,8 +18,8 @@ use super::config::RunConfig;
 use super::loss::{mse, psnr, soft_iou_loss, ssim};
 use super::optim::Optimizers;
 use crate::data::{ImageCache, TrainDataset, ViewImage, nearest_sources, open_for_training};
-use crate::model::{Model, SourceImage};
-use crate::render::render_model;
+use crate::model::{Model, SourceImage, point_colors};
+use crate::render::render_points;
 
 /// Backends the trainer runs on: autodiff over a backend with the K-nearest rasteriser.
 pub trait TrainBackend: AutodiffBackend<InnerBackend: KnnBackend> + KnnBackend {}
@@ -40,6 +40,39 @@ pub struct StepStats {
     pub mse: f64,
     /// PSNR of that MSE (dB).
     pub psnr: f64,
+}
+
+/// The phases of one iteration, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Choosing the frame, camera and sources; decoding and uploading their images.
+    Data,
+    /// Grid lookup and the geometry head (radius, density).
+    Geometry,
+    /// Source sampling, blending and the SH residual.
+    Colours,
+    /// Rasterising the K nearest points and compositing them.
+    Render,
+    /// Losses and reading them back.
+    Loss,
+    /// Backpropagation.
+    Backward,
+    /// Every optimizer's step.
+    Optimizer,
+}
+
+impl Phase {
+    /// Every phase in order.
+    pub const ALL: [Phase; 7] = [
+        Phase::Data,
+        Phase::Geometry,
+        Phase::Colours,
+        Phase::Render,
+        Phase::Loss,
+        Phase::Backward,
+        Phase::Optimizer,
+    ];
 }
 
 /// A training run in memory.
@@ -191,6 +224,12 @@ impl<B: TrainBackend> Trainer<B> {
     /// One training iteration; returns its loss and PSNR. A loss that is not finite is an error
     /// and leaves the parameters untouched.
     pub fn step(&mut self) -> anyhow::Result<StepStats> {
+        self.step_timed(&mut |_| {})
+    }
+
+    /// [`Trainer::step`], calling `mark` as each [`Phase`] ends (the benchmark synchronises the
+    /// device there and reads the clock).
+    pub fn step_timed(&mut self, mark: &mut dyn FnMut(Phase)) -> anyhow::Result<StepStats> {
         let spec = self.run.spec.clone();
         let settings = self.run.settings.clone();
         let frame = self.rng.random_range(0..spec.frames);
@@ -217,8 +256,21 @@ impl<B: TrainBackend> Trainer<B> {
         let target_mask =
             Tensor::<B, 2>::from_data(TensorData::new(image.mask.clone(), [h, w]), &device);
 
+        mark(Phase::Data);
         let view = ViewF32::from_camera(&cams[target]);
-        let out = render_model(&self.model, &spec, frame, &view, &sources, settings.k)?;
+        let geometry = self.model.geometry(&spec, frame);
+        mark(Phase::Geometry);
+        let colors = point_colors(&self.model, &spec, &geometry, &sources, &view);
+        mark(Phase::Colours);
+        let out = render_points(
+            geometry.positions,
+            geometry.radius,
+            geometry.density,
+            colors,
+            &view,
+            settings.k,
+        )?;
+        mark(Phase::Render);
         let color_mse = mse(out.color.clone(), target_rgb.clone());
         let mut loss = color_mse.clone()
             + soft_iou_loss(out.alpha, target_mask).mul_scalar(settings.mask_weight);
@@ -241,9 +293,12 @@ impl<B: TrainBackend> Trainer<B> {
                 self.state.iteration + 1
             );
         }
+        mark(Phase::Loss);
         let grads = loss.backward();
+        mark(Phase::Backward);
         let lr = settings.lr.at(self.state.iteration, settings.iters);
         self.model = self.optim.step(self.model.clone(), grads, &lr);
+        mark(Phase::Optimizer);
         self.state.iteration += 1;
         self.state.rng = RngState::capture(&self.rng);
         Ok(StepStats {
