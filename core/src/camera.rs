@@ -243,11 +243,24 @@ impl Camera {
 
     /// This camera with its image scaled by `s` (intrinsics and size; OpenCV pixel-centre rule).
     pub fn scaled(&self, s: f64) -> Camera {
+        self.resized(
+            ((self.width as f64) * s).round() as u32,
+            ((self.height as f64) * s).round() as u32,
+        )
+    }
+
+    /// This camera with its image resampled to `width` × `height` pixels: x scales by
+    /// `sx = width / self.width`, y by `sy = height / self.height`. Pixel centres sit at integer
+    /// coordinates, so the image edge `-0.5` stays the edge: `cx' = (cx + 0.5)·sx − 0.5` (and
+    /// likewise `cy`), `fx' = fx·sx`, skew `·sx`, `fy' = fy·sy`, and every world point lands at
+    /// the same place relative to the image. Distortion (on normalised coordinates) and pose
+    /// are unchanged. The camera's own size must be known (non-zero).
+    pub fn resized(&self, width: u32, height: u32) -> Camera {
         let mut c = self.clone();
-        c.width = ((self.width as f64) * s).round() as u32;
-        c.height = ((self.height as f64) * s).round() as u32;
-        let sx = c.width as f64 / self.width as f64;
-        let sy = c.height as f64 / self.height as f64;
+        c.width = width;
+        c.height = height;
+        let sx = width as f64 / self.width as f64;
+        let sy = height as f64 / self.height as f64;
         c.k = intrinsic_matrix(
             self.fx() * sx,
             self.fy() * sy,
@@ -404,6 +417,23 @@ mod tests {
         let dy = (d.distort(n + DVec2::Y * h) - d.distort(n - DVec2::Y * h)) / (2.0 * h);
         assert!((j.x_axis - dx).length() < 1e-7);
         assert!((j.y_axis - dy).length() < 1e-7);
+    }
+
+    #[test]
+    fn resized_camera_sees_points_at_the_same_relative_place() {
+        let mut cam = test_camera(Distortion::from_array([-0.1, 0.02, 0.001, -0.0005, 0.0]));
+        cam.k.y_axis.x = 0.7;
+        let small = cam.resized(320, 180);
+        assert_eq!((small.width, small.height), (320, 180));
+        assert_eq!((small.dist, small.r, small.t), (cam.dist, cam.r, cam.t));
+        let (sx, sy) = (0.5, 0.375);
+        for p in [DVec3::new(0.0, 0.0, 0.9), DVec3::new(0.3, -0.2, 1.4)] {
+            let (a, b) = (cam.project(p).unwrap(), small.project(p).unwrap());
+            // Image edges (−0.5 and width − 0.5) map onto image edges.
+            let expected = DVec2::new((a.x + 0.5) * sx - 0.5, (a.y + 0.5) * sy - 0.5);
+            assert!((b - expected).length() < 1e-9, "{p}: {b} vs {expected}");
+        }
+        assert_eq!(cam.scaled(0.5), cam.resized(320, 240));
     }
 
     #[test]

@@ -43,6 +43,11 @@ fn videos(case: &str) -> (tempfile::TempDir, PathBuf) {
 
 /// Runs `yakumo-ingest run --videos VIDEOS --calib TRUTH --out OUT --sync none`.
 fn ingest(videos: &[&Path], out: &Path) -> std::process::Output {
+    ingest_with(videos, out, &[])
+}
+
+/// [`ingest`] with `extra` arguments appended.
+fn ingest_with(videos: &[&Path], out: &Path, extra: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_yakumo-ingest"))
         .arg("run")
         .arg("--videos")
@@ -52,6 +57,7 @@ fn ingest(videos: &[&Path], out: &Path) -> std::process::Output {
         .arg("--out")
         .arg(out)
         .args(["--sync", "none"])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .output()
         .unwrap()
@@ -60,7 +66,12 @@ fn ingest(videos: &[&Path], out: &Path) -> std::process::Output {
 /// Checks that the run failed, mentioning every one of `needles`, and that `out` and no staging
 /// sibling of it exist. Returns the message.
 fn refused(videos: &[&Path], out: &Path, needles: &[&str]) -> String {
-    let result = ingest(videos, out);
+    refused_with(videos, out, &[], needles)
+}
+
+/// [`refused`] with `extra` arguments appended to the command line.
+fn refused_with(videos: &[&Path], out: &Path, extra: &[&str], needles: &[&str]) -> String {
+    let result = ingest_with(videos, out, extra);
     let stderr = String::from_utf8_lossy(&result.stderr).into_owned();
     assert!(!result.status.success(), "run succeeded: {stderr}");
     for n in needles {
@@ -136,6 +147,40 @@ fn resolution_differs_from_the_calibration() {
         &dir.path().join("out"),
         &["01.mp4", "camera 01", "(160, 120)", "(96, 72)"],
     );
+}
+
+/// `--size`: unparsable, zero, of another shape than the videos, or larger than them.
+#[test]
+fn bad_sizes_are_explained() {
+    let (dir, videos) = videos("sizes");
+    let out = dir.path().join("out");
+    let cases: [(&str, &[&str]); 5] = [
+        (
+            "0x60",
+            &["--size 0x60: width and height must be at least 1"],
+        ),
+        ("160by120", &["--size", "`160by120` is not WIDTHxHEIGHT"]),
+        (
+            "80x-6",
+            &["--size", "`-6` in `80x-6` is not a whole number"],
+        ),
+        (
+            "100x100",
+            &[
+                "camera 00",
+                "00.mp4 (160x120)",
+                "--size 100x100",
+                "aspect ratio 1.0000 differs from the video's 1.3333 by more than 1 %",
+            ],
+        ),
+        (
+            "320x240",
+            &["camera 00", "--size 320x240", "larger than the video"],
+        ),
+    ];
+    for (size, needles) in cases {
+        refused_with(&[&videos], &out, &["--size", size], needles);
+    }
 }
 
 #[test]

@@ -6,6 +6,8 @@ use anyhow::Context;
 use clap::Args;
 use yakumo_ingest::run::{MaskSource, RunOptions, SyncMethod};
 
+use super::parse_size;
+
 /// Options of `yakumo-ingest run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -38,6 +40,10 @@ pub struct RunArgs {
     /// Keep every K-th frame.
     #[arg(long, default_value_t = 1)]
     step: u32,
+    /// Write images and masks at WIDTHxHEIGHT (e.g. 960x540) instead of the videos' size, with
+    /// the intrinsics scaled to match; at most the videos' size, same aspect ratio within 1 %.
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    size: Option<(u32, u32)>,
     /// Print a JSON summary on stdout instead of the sync table.
     #[arg(long)]
     json: bool,
@@ -78,6 +84,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         max_offset_s: args.max_offset_s,
         frames: args.frames,
         step: args.step,
+        size: args.size,
         ..RunOptions::new(args.videos, args.calib, args.out.clone())
     };
     let summary = yakumo_ingest::run::run(&opts)

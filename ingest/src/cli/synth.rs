@@ -5,6 +5,8 @@ use clap::Args;
 use std::path::PathBuf;
 use yakumo_ingest::synth::{BoardChoice, SynthOptions};
 
+use super::parse_size;
+
 /// Options of `yakumo-ingest synth`.
 #[derive(Args, Debug)]
 pub struct SynthArgs {
@@ -52,18 +54,6 @@ pub struct SynthArgs {
     json: bool,
 }
 
-fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s
-        .split_once(['x', 'X'])
-        .ok_or_else(|| format!("`{s}` is not WIDTHxHEIGHT, e.g. 640x480"))?;
-    let parse = |v: &str| {
-        v.trim()
-            .parse::<u32>()
-            .map_err(|_| format!("`{v}` in `{s}` is not a whole number"))
-    };
-    Ok((parse(w)?, parse(h)?))
-}
-
 /// Runs the synth subcommand.
 pub fn run(args: SynthArgs) -> anyhow::Result<()> {
     if args.out.is_file() {
@@ -92,17 +82,4 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_parse_and_bad_ones_are_explained() {
-        assert_eq!(parse_size("640x480"), Ok((640, 480)));
-        assert_eq!(parse_size("96X72"), Ok((96, 72)));
-        assert!(parse_size("640").unwrap_err().contains("WIDTHxHEIGHT"));
-        assert!(parse_size("axb").unwrap_err().contains("whole number"));
-    }
 }

@@ -82,6 +82,23 @@ pub enum RunError {
         /// (width, height) of the video.
         video_size: (u32, u32),
     },
+    /// `--size` cannot be applied to a camera's video (different shape, or larger).
+    #[error(
+        "camera {camera}: --size {}x{} does not suit the video {} ({}x{}): {reason}",
+        size.0, size.1, video.display(), video_size.0, video_size.1
+    )]
+    BadSize {
+        /// The camera.
+        camera: String,
+        /// The video.
+        video: PathBuf,
+        /// (width, height) of the video.
+        video_size: (u32, u32),
+        /// (width, height) asked for.
+        size: (u32, u32),
+        /// What is wrong.
+        reason: String,
+    },
     /// Audio sync was asked for but a video has no audio.
     #[error("{}: no audio stream, so --sync audio cannot align it (use --sync none or offsets:...)", path.display())]
     NoAudio {

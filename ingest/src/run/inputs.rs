@@ -118,6 +118,48 @@ pub fn calibrated_cameras(
         .collect()
 }
 
+/// Largest relative difference between the aspect ratio of `--size` and a video's.
+const ASPECT_TOLERANCE: f64 = 0.01;
+
+/// Checks that every video can be resampled to `size`: non-zero, no larger than the video
+/// (resampling only shrinks; enlarging adds no detail), and of the same aspect ratio within
+/// [`ASPECT_TOLERANCE`], so that pixels stay (nearly) square.
+pub fn check_size(
+    videos: &[CameraVideo],
+    sizes: &[(u32, u32)],
+    size: (u32, u32),
+) -> Result<(), RunError> {
+    if size.0 == 0 || size.1 == 0 {
+        return Err(RunError::Options(format!(
+            "--size {}x{}: width and height must be at least 1",
+            size.0, size.1
+        )));
+    }
+    let aspect = |(w, h): (u32, u32)| w as f64 / h as f64;
+    for (video, &video_size) in videos.iter().zip(sizes) {
+        let reason = if size.0 > video_size.0 || size.1 > video_size.1 {
+            "it is larger than the video; --size only shrinks".to_string()
+        } else if (aspect(size) / aspect(video_size) - 1.0).abs() > ASPECT_TOLERANCE {
+            format!(
+                "its aspect ratio {:.4} differs from the video's {:.4} by more than {} %",
+                aspect(size),
+                aspect(video_size),
+                ASPECT_TOLERANCE * 100.0
+            )
+        } else {
+            continue;
+        };
+        return Err(RunError::BadSize {
+            camera: video.name.clone(),
+            video: video.path.clone(),
+            video_size,
+            size,
+            reason,
+        });
+    }
+    Ok(())
+}
+
 /// Loads `dir/<camera>.{png,jpg,jpeg}` and checks it is `size` pixels.
 pub fn load_plate(dir: &Path, camera: &str, size: (u32, u32)) -> Result<RgbImage, RunError> {
     let path = PLATE_EXTENSIONS

@@ -2,6 +2,7 @@
 //! shadow-tolerant colour space ([`PlateDifference`]), a chroma key ([`ChromaKey`]), and the
 //! binary clean-up both share (open, close, hole filling, largest components).
 
+use image::imageops::{self, FilterType};
 use image::{GrayImage, RgbImage};
 use std::collections::VecDeque;
 
@@ -273,6 +274,16 @@ impl MaskMaker for ChromaKey {
             &self.cleanup,
         ))
     }
+}
+
+/// `mask` (0/255) resampled to `width` × `height` with a triangle filter (averaging over each
+/// output pixel's footprint when shrinking) and thresholded back to 0/255 at half coverage.
+pub fn resize_mask(mask: &GrayImage, width: u32, height: u32) -> GrayImage {
+    let mut smooth = imageops::resize(mask, width, height, FilterType::Triangle);
+    for p in smooth.pixels_mut() {
+        p.0[0] = if p.0[0] >= 128 { 255 } else { 0 };
+    }
+    smooth
 }
 
 /// What the colour test says about one pixel, from sure background to sure subject.
@@ -574,6 +585,24 @@ mod tests {
                 plate: (8, 6)
             }
         );
+    }
+
+    #[test]
+    fn resized_masks_stay_binary_and_keep_their_shape() {
+        // A 10×8 block at (4, 4) in 40×30: at half size it covers (2..7, 2..6) exactly.
+        let mask = GrayImage::from_fn(40, 30, |x, y| {
+            image::Luma([if (4..14).contains(&x) && (4..12).contains(&y) {
+                255
+            } else {
+                0
+            }])
+        });
+        let half = resize_mask(&mask, 20, 15);
+        assert_eq!(half.dimensions(), (20, 15));
+        for (x, y, p) in half.enumerate_pixels() {
+            let inside = (2..7).contains(&x) && (2..6).contains(&y);
+            assert_eq!(p.0[0], if inside { 255 } else { 0 }, "({x}, {y})");
+        }
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! is probed, the cameras are put on one timeline (audio GCC-PHAT, timestamps or given offsets),
 //! each camera is decoded by its own decoder in parallel, and the frames of the common timeline
 //! are written as `images/<cam>/<frame>.jpg` with `masks/<cam>/<frame>.png` (from clean plates
-//! or a chroma key), next to the calibration and `yakumo.toml`. Output is staged in a sibling
-//! directory and renamed into place at the end.
+//! or a chroma key), next to the calibration and `yakumo.toml`; with a size given, images, masks
+//! and intrinsics are scaled to it. Output is staged in a sibling directory and renamed into
+//! place at the end.
 
 mod error;
 mod inputs;
@@ -22,6 +23,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use image::RgbImage;
+use image::imageops::{self, FilterType};
 use rayon::prelude::*;
 use tracing::{info, warn};
 use yakumo_core::dataset::DatasetLayout;
@@ -69,6 +71,12 @@ pub struct RunOptions {
     pub frames: Option<(u32, u32)>,
     /// Write every `step`-th frame.
     pub step: u32,
+    /// Write images and masks at this `(width, height)` instead of the videos' size, with the
+    /// intrinsics scaled to match ([`yakumo_core::Camera::resized`]). It may not exceed a video's
+    /// size, nor differ from its aspect ratio by more than 1 %. Masks are made at the videos'
+    /// size (against full-size clean plates, so the colour tests see unblurred pixels) and then
+    /// resampled, which gives cleaner edges than masking the shrunken frames.
+    pub size: Option<(u32, u32)>,
 }
 
 impl RunOptions {
@@ -83,6 +91,7 @@ impl RunOptions {
             max_offset_s: 30.0,
             frames: None,
             step: 1,
+            size: None,
         }
     }
 }
@@ -132,7 +141,11 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
     let paths: Vec<PathBuf> = videos.iter().map(|v| v.path.clone()).collect();
     let infos = paths.par_iter().map(probe).collect::<Result<Vec<_>, _>>()?;
     let (sizes, counts, fps) = video_properties(&videos, &infos)?;
-    let cameras = inputs::calibrated_cameras(&opts.calib, &videos, &sizes)?;
+    let mut cameras = inputs::calibrated_cameras(&opts.calib, &videos, &sizes)?;
+    if let Some((width, height)) = opts.size {
+        inputs::check_size(&videos, &sizes, (width, height))?;
+        cameras = cameras.iter().map(|c| c.resized(width, height)).collect();
+    }
     let makers = mask_makers(&opts.masks, &videos, &sizes)?;
 
     let offsets = sync::find_offsets(&opts.sync, &paths, &infos, opts.max_offset_s)?;
@@ -160,6 +173,7 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
                 schedule.shift[c],
                 &schedule.frames,
                 makers.get(c).map(|m| m.as_ref()),
+                opts.size.filter(|&size| size != sizes[c]),
                 &layout,
             )
         })
@@ -170,7 +184,13 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         fps,
         cameras: names.clone(),
-        source: Some(format!("yakumo-ingest run: {}", source_text(&paths))),
+        source: Some(format!(
+            "yakumo-ingest run: {}{}",
+            source_text(&paths),
+            opts.size
+                .map(|(w, h)| format!(", resized to {w}x{h}"))
+                .unwrap_or_default()
+        )),
         frames: FrameRange {
             start: schedule.frames[0],
             count: schedule.frames.len() as u32,
@@ -294,12 +314,14 @@ fn mask_makers(
 }
 
 /// Decodes `video` once, writing source frame `k + shift` as dataset frame `k` for each `k` in
-/// `frames` (ascending), with its mask when `maker` is given.
+/// `frames` (ascending), with its mask when `maker` is given; both resampled to `size` when
+/// given (the mask is made from the full-size frame first, see [`RunOptions::size`]).
 fn write_camera(
     video: &CameraVideo,
     shift: u64,
     frames: &[u32],
     maker: Option<&dyn MaskMaker>,
+    size: Option<(u32, u32)>,
     layout: &DatasetLayout,
 ) -> Result<(), RunError> {
     let started = Instant::now();
@@ -321,13 +343,23 @@ fn write_camera(
         wanted.next();
         let image = RgbImage::from_raw(frame.width, frame.height, frame.rgb)
             .expect("decoder frames are width × height × 3 bytes");
-        output::write_jpeg(&layout.image_path(&video.name, k), &image)?;
-        if let Some(maker) = maker {
-            let mask = maker.mask(&image).map_err(|e| RunError::Plate {
+        let mask = maker
+            .map(|maker| maker.mask(&image))
+            .transpose()
+            .map_err(|e| RunError::Plate {
                 path: video.path.clone(),
                 reason: format!("frame {}: {e}", frame.index),
             })?;
-            output::write_mask(&layout.mask_path(&video.name, k), &mask)?;
+        let (image, mask) = match size {
+            Some((w, h)) => (
+                imageops::resize(&image, w, h, FilterType::Triangle),
+                mask.map(|m| mask::resize_mask(&m, w, h)),
+            ),
+            None => (image, mask),
+        };
+        output::write_jpeg(&layout.image_path(&video.name, k), &image)?;
+        if let Some(mask) = &mask {
+            output::write_mask(&layout.mask_path(&video.name, k), mask)?;
         }
     }
     info!(camera = %video.name, frames = frames.len(), seconds = started.elapsed().as_secs_f64(), "camera written");
