@@ -13,7 +13,7 @@ use nalgebra::{DMatrix, DVector, SMatrix, SVector};
 use rayon::prelude::*;
 
 use super::pose::{Pose, skew};
-use super::projection::{Intrinsics, N_INTRINSICS, project_with_jacobian};
+use super::projection::{Intrinsics, LensModel, N_INTRINSICS, project_with_jacobian};
 
 const NC: usize = 6 + N_INTRINSICS;
 type M15 = SMatrix<f64, NC, NC>;
@@ -33,6 +33,9 @@ pub struct BaCamera {
     pub fix_pose: bool,
     /// Keep the intrinsics as they are.
     pub fix_intrinsics: bool,
+    /// Lens coefficients to estimate (when the intrinsics are not fixed); the others are left as
+    /// they are.
+    pub lens: LensModel,
 }
 
 /// One board corner seen by one camera.
@@ -145,7 +148,7 @@ impl BundleProblem {
                     if k < 6 {
                         !c.fix_pose
                     } else {
-                        !c.fix_intrinsics
+                        !c.fix_intrinsics && c.lens.estimates(k - 6)
                     }
                 })
             })
@@ -394,7 +397,7 @@ fn apply_step(cams: &mut [BaCamera], boards: &mut [Pose], dc: &[V15], db: &[V6])
                 .updated(DVec3::new(d[0], d[1], d[2]), DVec3::new(d[3], d[4], d[5]));
         }
         if !cam.fix_intrinsics {
-            for k in 0..N_INTRINSICS {
+            for k in (0..N_INTRINSICS).filter(|&k| cam.lens.estimates(k)) {
                 cam.intrinsics.0[k] += d[6 + k];
             }
         }

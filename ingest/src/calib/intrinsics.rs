@@ -1,13 +1,15 @@
 //! One camera's intrinsics from its board views: Zhang's closed form, then Levenberg–Marquardt
 //! over `fx fy cx cy k1 k2 p1 p2 k3` and every board pose, with a Huber loss and outlier
-//! rejection.
+//! rejection; finally the lens model (which distortion coefficients to estimate) chosen by the
+//! evidence of the residuals.
 
 use glam::{DMat3, DVec2, DVec3};
 
 use super::bundle::{BaCamera, BaObservation, BundleProblem, SolveOptions};
 use super::error::CalibError;
+use super::lens::select_lens;
 use super::pose::Pose;
-use super::projection::Intrinsics;
+use super::projection::{Intrinsics, LensModel};
 use super::views::{CameraViews, View};
 use super::zhang::{homography, plausible_k, pose_from_homography, zhang_intrinsics};
 use crate::board::Board;
@@ -22,6 +24,9 @@ pub const MIN_VIEWS: usize = 4;
 pub struct IntrinsicCalibration {
     /// The intrinsics.
     pub intrinsics: Intrinsics,
+    /// The lens coefficients this camera's views support (see [`select_lens`]), or those of the
+    /// given intrinsics.
+    pub lens: LensModel,
     /// Board→camera pose per used view, with the view's frame index, frames ascending.
     pub poses: Vec<(usize, Pose)>,
     /// The views that were used (outlier corners removed), aligned with `poses`.
@@ -218,6 +223,7 @@ fn refine(
             pose: Pose::IDENTITY,
             fix_pose: true,
             fix_intrinsics,
+            lens: LensModel::Full,
         }],
         boards: poses,
         observations: Vec::new(),
@@ -274,9 +280,15 @@ fn refine(
         });
     }
     problem.observations = observations(board, &views);
-    problem.solve(SolveOptions::default());
+    let lens = if fix_intrinsics {
+        problem.solve(SolveOptions::default());
+        LensModel::of(&intr)
+    } else {
+        select_lens(&mut problem)
+    };
     Ok(IntrinsicCalibration {
         intrinsics: problem.cameras[0].intrinsics,
+        lens,
         poses: views
             .iter()
             .map(|v| v.frame)

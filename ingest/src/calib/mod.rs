@@ -1,10 +1,11 @@
 //! Multi-camera calibration from board views.
 //!
 //! Pipeline: corners per image ([`crate::board::detect`]) → per camera Zhang's closed form and
-//! Levenberg–Marquardt over the intrinsics ([`intrinsics`]) → camera graph and initial poses along
-//! a maximum spanning tree ([`graph`]) → one sparse bundle adjustment over all camera and board
-//! poses ([`bundle`]) → world frame and outputs ([`export`], [`report`]). [`command`] runs it on
-//! videos or image folders.
+//! Levenberg–Marquardt over the intrinsics, with the lens model chosen by the evidence
+//! ([`intrinsics`], [`lens`]) → camera graph and initial poses along a maximum spanning tree
+//! ([`graph`]) → one sparse bundle adjustment over all camera and board poses ([`bundle`]), where
+//! cameras get richer lens models while the whole rig's evidence supports them ([`lens`]) → world
+//! frame and outputs ([`export`], [`report`]). [`command`] runs it on videos or image folders.
 
 pub mod bundle;
 pub mod command;
@@ -12,6 +13,7 @@ mod error;
 pub mod export;
 pub mod graph;
 pub mod intrinsics;
+pub mod lens;
 pub mod pose;
 pub mod projection;
 pub mod report;
@@ -20,7 +22,7 @@ mod views;
 pub mod zhang;
 
 pub use error::CalibError;
-pub use projection::Intrinsics;
+pub use projection::{Intrinsics, LensModel};
 pub use report::CalibrationReport;
 pub use rig::{RigCalibration, RigOptions, WorldFrame, calibrate_rig};
 pub use views::{CameraViews, View};

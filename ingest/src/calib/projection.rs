@@ -62,6 +62,87 @@ impl Intrinsics {
     }
 }
 
+/// Which lens coefficients a solver estimates; the others are held at zero. The models are
+/// nested, simplest first, each adding coefficients in the order in which lenses usually need
+/// them: `k1`, `k2`, the tangential `p1 p2` (small in a well-centred lens, and close to a shift
+/// of the principal point), and OpenCV's `k3` last (for wide-angle lenses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LensModel {
+    /// No distortion.
+    Pinhole,
+    /// Radial `k1`.
+    Radial1,
+    /// Radial `k1 k2`.
+    Radial2,
+    /// Radial `k1 k2` and tangential `p1 p2`.
+    Radial2Tangential,
+    /// OpenCV's five coefficients `k1 k2 p1 p2 k3`.
+    Full,
+}
+
+impl LensModel {
+    /// Every model, simplest first.
+    pub const ALL: [LensModel; 5] = [
+        LensModel::Pinhole,
+        LensModel::Radial1,
+        LensModel::Radial2,
+        LensModel::Radial2Tangential,
+        LensModel::Full,
+    ];
+
+    /// The next richer model, if any.
+    pub fn richer(self) -> Option<LensModel> {
+        LensModel::ALL.into_iter().find(|m| *m > self)
+    }
+
+    /// Whether the model estimates intrinsic parameter `k` (an index into [`Intrinsics`]); the
+    /// focal lengths and the principal point always count as estimated.
+    pub fn estimates(self, k: usize) -> bool {
+        match k {
+            0..=3 => true,
+            4 => self >= LensModel::Radial1,
+            5 => self >= LensModel::Radial2,
+            6 | 7 => self >= LensModel::Radial2Tangential,
+            _ => self == LensModel::Full,
+        }
+    }
+
+    /// The simplest model that holds every non-zero coefficient of `intr`.
+    pub fn of(intr: &Intrinsics) -> LensModel {
+        LensModel::ALL
+            .into_iter()
+            .find(|m| m.restrict(*intr) == *intr)
+            .unwrap_or(LensModel::Full)
+    }
+
+    /// Number of lens coefficients the model estimates.
+    pub fn coefficients(self) -> usize {
+        (4..N_INTRINSICS).filter(|&k| self.estimates(k)).count()
+    }
+
+    /// The estimated coefficients' names, e.g. `"k1 k2"` (`"none"` for the pinhole).
+    pub fn coefficient_names(self) -> &'static str {
+        match self {
+            LensModel::Pinhole => "none",
+            LensModel::Radial1 => "k1",
+            LensModel::Radial2 => "k1 k2",
+            LensModel::Radial2Tangential => "k1 k2 p1 p2",
+            LensModel::Full => "k1 k2 p1 p2 k3",
+        }
+    }
+
+    /// `intr` with the coefficients this model does not estimate set to zero.
+    pub fn restrict(self, mut intr: Intrinsics) -> Intrinsics {
+        for k in 4..N_INTRINSICS {
+            if !self.estimates(k) {
+                intr.0[k] = 0.0;
+            }
+        }
+        intr
+    }
+}
+
 /// Pixel of a point in camera coordinates with the Jacobians the solvers need.
 pub struct ProjectionJacobian {
     /// The projected pixel.
@@ -166,5 +247,23 @@ mod tests {
         let pc = DVec3::new(0.3, -0.2, 2.0);
         let n = intr.normalise(intr.project(pc).unwrap());
         assert!((n - DVec2::new(0.15, -0.1)).length() < 1e-10);
+    }
+
+    #[test]
+    fn lens_models_nest() {
+        let full = Intrinsics([900.0, 910.0, 640.0, 360.0, -0.2, 0.05, 0.001, -0.002, 0.01]);
+        let counts: Vec<usize> = LensModel::ALL.iter().map(|m| m.coefficients()).collect();
+        assert_eq!(counts, [0, 1, 2, 4, 5]);
+        for m in LensModel::ALL {
+            let r = m.restrict(full);
+            assert_eq!(LensModel::of(&r), m);
+            assert_eq!(r.0[..4], full.0[..4]);
+            assert_eq!(
+                m.coefficient_names().split(' ').count(),
+                m.coefficients().max(1)
+            );
+        }
+        assert_eq!(LensModel::Pinhole.richer(), Some(LensModel::Radial1));
+        assert_eq!(LensModel::Full.richer(), None);
     }
 }

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use super::projection::LensModel;
+
 /// Per-camera figures.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct CameraReport {
@@ -13,6 +15,8 @@ pub struct CameraReport {
     pub views_used: usize,
     /// Reprojection RMS of this camera's corners after the final solve, pixels.
     pub rms_px: f64,
+    /// The lens distortion coefficients estimated (chosen by the evidence, or those given).
+    pub lens: LensModel,
     /// Corners rejected as outliers.
     pub rejected_corners: usize,
     /// Frames rejected as a whole (detections inconsistent with the rest).
@@ -69,11 +73,12 @@ impl CalibrationReport {
         );
         for c in &self.cameras {
             s += &format!(
-                "  {:>8}: {:4} views detected, {:4} used, RMS {:.3} px, {} corners and {} frames rejected\n",
+                "  {:>8}: {:4} views detected, {:4} used, RMS {:.3} px, lens {}, {} corners and {} frames rejected\n",
                 c.name,
                 c.views_detected,
                 c.views_used,
                 c.rms_px,
+                c.lens.coefficient_names(),
                 c.rejected_corners,
                 c.rejected_frames.len()
             );

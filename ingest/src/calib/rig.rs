@@ -1,5 +1,6 @@
-//! Whole-rig calibration: intrinsics per camera, the camera graph, then one bundle adjustment
-//! over every camera and board pose; finally the world frame.
+//! Whole-rig calibration: intrinsics and lens model per camera, the camera graph, then one
+//! bundle adjustment over every camera and board pose (with richer lens models where the rig's
+//! evidence supports them); finally the world frame.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,6 +14,7 @@ use super::graph::{PosesByFrame, initial_board_poses, initial_camera_poses};
 use super::intrinsics::{
     IntrinsicCalibration, calibrate_intrinsics, outlier_limit, poses_with_known_intrinsics,
 };
+use super::lens::enrich_lenses;
 use super::pose::Pose;
 use super::projection::Intrinsics;
 use super::report::{BoardPoseReport, CalibrationReport, CameraReport};
@@ -126,6 +128,7 @@ pub fn calibrate_rig(
                 pose: pose.expect("all cameras placed"),
                 fix_pose: c == root,
                 fix_intrinsics: opts.fixed_intrinsics.contains_key(&input.name),
+                lens: ic.lens,
             })
             .collect(),
         boards: boards.values().copied().collect(),
@@ -169,6 +172,8 @@ pub fn calibrate_rig(
         let again = problem.solve(SolveOptions::default());
         summary.iterations += again.iterations;
     }
+    // Richer lens models where the rig's evidence, stronger than each camera's, supports them.
+    summary.iterations += enrich_lenses(&mut problem);
 
     let to_world = world_transform(&problem, &opts.world, root);
     let mut world_poses: Vec<Pose> = problem
@@ -278,6 +283,7 @@ fn intrinsics_only_result(
             views_detected: input.views.len(),
             views_used: ic.views.len(),
             rms_px: ic.rms,
+            lens: ic.lens,
             rejected_corners: ic.rejected_corners,
             rejected_frames: ic.rejected_views.clone(),
         })
@@ -344,6 +350,7 @@ fn rig_report(
             views_detected: input.views.len(),
             views_used: intrinsic[c].views.len(),
             rms_px: rms(per_cam[c]),
+            lens: problem.cameras[c].lens,
             rejected_corners: intrinsic[c].rejected_corners + rejected_per_camera[c],
             rejected_frames: intrinsic[c].rejected_views.clone(),
         })
