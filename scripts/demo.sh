@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The Yakumo journey on the built-in synthetic capture, end to end:
 #   synthetic rig → calibration from the board videos → ingest (audio sync, masks from clean
-#   plates) → space carving → … → player (desktop window when a display exists, else PNGs).
+#   plates) → space carving → training (GPU when there is one, else the CPU) → bake → player
+#   (desktop window when a display exists, else a turntable of PNGs).
 # Every stage writes under $YAKUMO_DEMO_OUT (default out/demo) and is skipped when its output is
-# already there, so an interrupted demo continues where it stopped.
+# already there; training resumes from its last checkpoint, so an interrupted demo continues where
+# it stopped. $YAKUMO_DEMO_ITERS (default 300) sets the training length.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
@@ -13,9 +15,10 @@ out="${YAKUMO_DEMO_OUT:-out/demo}"
 target="${CARGO_TARGET_DIR:-target}"
 mkdir -p "$out"
 
-echo "== building (first time: several minutes)"
-cargo build -p yakumo-ingest -p yakumo-train -p yakumo-player
-bin="$target/debug"
+echo "== building (release; the first time takes a while)"
+cargo build --release -p yakumo-ingest -p yakumo-train -p yakumo-player
+bin="$target/release"
+iters="${YAKUMO_DEMO_ITERS:-300}"
 
 stage() { # stage NAME DONE_PATH COMMAND...: runs COMMAND unless DONE_PATH exists
   local name=$1 done=$2; shift 2
@@ -30,13 +33,26 @@ stage "synthetic capture (8 cameras, 16 frames, 320x240, cameras out of sync)" "
     --offsets-ms 0,21,-13,35,8,-30,17,-5 --calib-frames 90 --points 60000 --seed 7
 stage "calibration from the board videos" "$out/calib/extri.yml" \
   "$bin/yakumo-ingest" calibrate --board "$capture/calib/board.toml" --input "$capture/calib" --out "$out/calib"
-stage "ingest (audio sync, plate masks)" "$out/dataset/yakumo.toml" \
+stage "ingest (audio sync, plate masks, images at 160x120 for a quick training)" "$out/dataset/yakumo.toml" \
   "$bin/yakumo-ingest" run --videos "$capture/videos" --calib "$out/calib" --plates "$capture/plates" \
-    --out "$out/dataset" --sync audio
+    --out "$out/dataset" --sync audio --frames 0..4 --size 160x120
 stage "space carving" "$out/points/.complete" \
-  sh -c "'$bin/yakumo-train' carve '$out/dataset' --out '$out/points' --voxel 0.01 --points 60000 && touch '$out/points/.complete'"
+  sh -c "'$bin/yakumo-train' carve '$out/dataset' --out '$out/points' --voxel 0.01 --points 20000 && touch '$out/points/.complete'"
 
-clip="$capture/truth/clip.yk4d"
+run="$out/run"
+if [ -e "$run/.complete" ]; then
+  echo "== training: already done ($run)"
+else
+  resume=()
+  [ ! -f "$run/checkpoint.bin" ] || resume=(--resume)
+  echo "== training ($iters iterations, one camera held out; ${resume[*]:-new run})"
+  "$bin/yakumo-train" fit "$out/dataset" --out "$run" --points "$out/points" --iters "$iters" \
+    --grid 16,32,64 --preview-every 100 "${resume[@]}"
+  touch "$run/.complete"
+fi
+clip="$out/clip.yk4d"
+stage "bake" "$clip" "$bin/yakumo-train" bake "$run" --out "$clip"
+
 echo "== player"
 "$bin/yakumo-player" info "$clip"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
@@ -53,5 +69,9 @@ Done. What went where:
   $out/calib/     calibration recovered from the board videos (intri.yml, extri.yml, report)
   $out/dataset/   the ingested EasyVolcap dataset (images/, masks/, intri.yml, extri.yml, yakumo.toml)
   $out/points/    carved point clouds per frame (PLY)
-Play a clip on the desktop:  $bin/yakumo-player play CLIP.yk4d --desktop
+  $run/           the training run: run.json, checkpoint.bin, metrics.jsonl, previews/ (held-out camera)
+  $clip     the baked clip
+Play it on the desktop:   $bin/yakumo-player play $clip --desktop
+Play it in a headset:     start your OpenXR runtime (SteamVR, Oculus, WMR, Monado), then
+                          $bin/yakumo-player play $clip
 MSG

@@ -94,8 +94,8 @@ fit() {
 
 train_probe() {
   local truth="$rig/truth/points"
-  fit probe-reference 300 cuda "$truth" --preview-every 100
-  fit probe-cover 300 cuda "$truth" --preview-every 100 --init-radius 1.0
+  fit probe-4k4d-radius 300 cuda "$truth" --preview-every 100 --init-radius 0.4
+  fit probe-default 300 cuda "$truth" --preview-every 100
   fit probe-wgpu 60 wgpu "$truth" --preview-every 0
 }
 

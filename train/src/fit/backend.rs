@@ -10,7 +10,7 @@ use super::trainer::TrainBackend;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendChoice {
-    /// CUDA when this build has it, else wgpu when a hardware GPU adapter exists, else the CPU.
+    /// CUDA when its driver loads, else wgpu when a hardware GPU adapter exists, else the CPU.
     Auto,
     /// NVIDIA CUDA through burn-cuda (needs the `cuda` feature and an NVIDIA driver).
     Cuda,

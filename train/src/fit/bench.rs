@@ -9,7 +9,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::backend::{BackendChoice, BackendTask, dispatch};
-use super::command::{FitArgs, prepare};
+use super::command::{DEFAULT_INIT_RADIUS, FitArgs, prepare};
 use super::trainer::{Phase, TrainBackend, Trainer};
 
 /// Arguments of `yakumo-train bench`.
@@ -100,7 +100,7 @@ impl BackendTask for BenchTask<'_> {
             n_points: args.n_points,
             voxel: 0.005,
             grid: args.grid.clone(),
-            init_radius: None,
+            init_radius: DEFAULT_INIT_RADIUS,
             seed: 0,
             lr_scale: 1.0,
             ssim_weight: None,
@@ -130,7 +130,10 @@ impl BackendTask for BenchTask<'_> {
                     sync_error.get_or_insert(e);
                 }
                 let now = Instant::now();
-                let i = Phase::ALL.iter().position(|p| *p == phase).expect("a phase");
+                let i = Phase::ALL
+                    .iter()
+                    .position(|p| *p == phase)
+                    .expect("a phase");
                 per_phase[i].push((now - last).as_secs_f64() * 1e3);
                 last = now;
             })?;

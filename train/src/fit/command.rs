@@ -22,6 +22,9 @@ use crate::data::{Holdout, Split, open_for_training};
 use crate::eval::{render_view, view_metrics, write_side_by_side};
 use crate::model::ModelSpec;
 
+/// Default initial radius as a multiple of the point spacing (see `--init-radius`).
+pub const DEFAULT_INIT_RADIUS: f32 = 2.0;
+
 /// Arguments of `yakumo-train fit`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct FitArgs {
@@ -58,9 +61,11 @@ pub struct FitArgs {
     #[arg(long, value_delimiter = ',', default_value = "64,128,256,512")]
     pub grid: Vec<usize>,
     /// Radius every point starts with, as a multiple of the mean distance between neighbouring
-    /// points (default: 4K4D's start, about 0.4 of it, which leaves gaps until the radii grow).
-    #[arg(long)]
-    pub init_radius: Option<f32>,
+    /// points. The default, 2, covers the surface without holes from the first iteration
+    /// (randomly placed points leave gaps about twice their mean neighbour distance wide);
+    /// 4K4D starts at about 0.4 and relies on a long run to grow the radii.
+    #[arg(long, default_value_t = DEFAULT_INIT_RADIUS)]
+    pub init_radius: f32,
     /// Seed of sampling and initialisation.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -136,8 +141,11 @@ pub(crate) fn prepare(args: &FitArgs) -> anyhow::Result<(RunConfig, Vec<Vec<[f32
     if args.iters == 0 {
         anyhow::bail!("--iters must be at least 1");
     }
-    if let Some(factor) = args.init_radius.filter(|f| !(*f > 0.0 && f.is_finite())) {
-        anyhow::bail!("--init-radius {factor} must be a positive multiple of the point spacing");
+    if !(args.init_radius > 0.0 && args.init_radius.is_finite()) {
+        anyhow::bail!(
+            "--init-radius {} must be a positive multiple of the point spacing",
+            args.init_radius
+        );
     }
     if args.grid.is_empty() || args.grid.iter().any(|&r| r < 2) {
         anyhow::bail!("--grid resolutions must be at least 2, got {:?}", args.grid);
@@ -167,7 +175,7 @@ pub(crate) fn prepare(args: &FitArgs) -> anyhow::Result<(RunConfig, Vec<Vec<[f32
     let spacing = mean_spacing(&clouds[0]).max(1e-6);
     let (min, max) = padded_bounds(&clouds);
     let mut spec = ModelSpec::new(clouds.len(), n, min, max, spacing, args.grid.clone());
-    spec.initial_radius = args.init_radius.map(|factor| factor * spacing);
+    spec.initial_radius = Some(args.init_radius * spacing);
     let mut settings = FitSettings::reference(args.iters, spec.scene_scale() as f64);
     settings.seed = args.seed;
     settings.lr = settings.lr.scaled(args.lr_scale);

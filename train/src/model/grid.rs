@@ -177,7 +177,10 @@ pub fn interpolate<B: KnnBackend>(
     )
     .int()
     .reshape([n * p * 4]);
-    let (gx, gy) = (fx.clone().neg().add_scalar(1.0), fy.clone().neg().add_scalar(1.0));
+    let (gx, gy) = (
+        fx.clone().neg().add_scalar(1.0),
+        fy.clone().neg().add_scalar(1.0),
+    );
     let weights = Tensor::stack::<3>(
         vec![
             gx.clone() * gy.clone(),

@@ -48,6 +48,17 @@ impl<B: Backend> Mlp<B> {
         )));
     }
 
+    /// The same network with its last layer's weights and biases set to zero, so that it starts
+    /// by answering 0 for every input (the residual and blending heads start neutral: plain
+    /// image-based colour, equal weights for the sources that see a point).
+    pub fn with_zero_output(mut self, device: &B::Device) -> Mlp<B> {
+        let last = self.layers.last_mut().expect("an MLP has layers");
+        let [fan_in, fan_out] = last.weight.dims();
+        last.weight = Param::from_tensor(Tensor::zeros([fan_in, fan_out], device));
+        last.bias = Some(Param::from_tensor(Tensor::zeros([fan_out], device)));
+        self
+    }
+
     /// Applies the network to rows of `x` `[N, widths[0]]`.
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         let last = self.layers.len() - 1;

@@ -203,8 +203,8 @@ impl<B: Backend> Model<B> {
             },
             grid: FeatureGrid::new(&spec.grid, 0.1, rng, device),
             geometry: geometry_head(spec, f, rng, device),
-            blend: Mlp::new(&[f + 3, HIDDEN, 1], rng, device),
-            sh: Mlp::new(&[f, HIDDEN, 3 * sh::SH_COEFFS], rng, device),
+            blend: Mlp::new(&[f + 3, HIDDEN, 1], rng, device).with_zero_output(device),
+            sh: Mlp::new(&[f, HIDDEN, 3 * sh::SH_COEFFS], rng, device).with_zero_output(device),
         }
     }
 }
