@@ -48,8 +48,12 @@ pub fn cuda_driver() -> Option<&'static str> {
 
 /// Name of the first wgpu adapter that is not a CPU emulation (lavapipe, WARP), if any.
 pub fn hardware_adapter() -> Option<String> {
-    let instance = wgpu::Instance::default();
-    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+    // Vulkan, Metal and DX12 only: the GL backend is never used for training, and probing it
+    // makes EGL print warnings on headless machines.
+    let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    descriptor.backends = wgpu::Backends::PRIMARY;
+    let instance = wgpu::Instance::new(descriptor);
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY))
         .into_iter()
         .map(|a| a.get_info())
         .find(|info| info.device_type != wgpu::DeviceType::Cpu)
