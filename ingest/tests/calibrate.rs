@@ -109,7 +109,11 @@ fn observe(
                 })
                 .collect();
             if corners.len() >= 6 {
-                out[c].views.push(View { frame: f, corners });
+                out[c].views.push(View {
+                    frame: f,
+                    corners,
+                    simultaneous: true,
+                });
             }
         }
     }

@@ -12,12 +12,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use super::export::{write_colmap, write_json};
+use super::report::SyncReport;
 use super::rig::{RigOptions, WorldFrame, calibrate_rig};
+use super::timeline::place_on_timeline;
 use super::views::{CameraViews, View};
 use super::{Intrinsics, intrinsics::MIN_CORNERS};
 use crate::board::Board;
 use crate::board::detect::Detector;
-use crate::media::{DecodeOptions, VideoDecoder};
+use crate::media::{DecodeOptions, MediaInfo, VideoDecoder, probe};
+use crate::run::{SyncMethod, find_offsets};
 
 const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mkv", "mov", "avi", "webm", "m4v", "mts"];
 const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg"];
@@ -31,8 +34,8 @@ pub struct CalibrateArgs {
     #[arg(long)]
     pub board: PathBuf,
     /// One calibration video or image folder per camera, or a folder holding them. Camera names
-    /// are the file or folder names without extension; frames with the same index are taken as
-    /// simultaneous.
+    /// are the file or folder names without extension. Videos are put on one timeline by
+    /// `--sync`; images with the same index are taken as simultaneous.
     #[arg(long, required = true, num_args = 1..)]
     pub input: Vec<PathBuf>,
     /// Output folder: intri.yml, extri.yml, calibration.json, colmap/.
@@ -57,6 +60,16 @@ pub struct CalibrateArgs {
     /// Use every N-th frame.
     #[arg(long, default_value_t = 1)]
     pub step: usize,
+    /// How the board videos are put on one timeline: audio (GCC-PHAT against the first camera),
+    /// timestamps (recording time tags), none (frame-synchronous cameras, e.g. genlocked) or
+    /// offsets:MS,MS,... (how much later each camera started, in milliseconds). Default: audio
+    /// when every board video has an audio track, else none. Unless the cameras are
+    /// frame-synchronous, the extrinsics use only views in which the board is held still.
+    #[arg(long, allow_hyphen_values = true)]
+    pub sync: Option<SyncMethod>,
+    /// Largest audio offset searched, in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub max_offset_s: f64,
 }
 
 /// One camera's input.
@@ -105,7 +118,15 @@ pub fn run(args: CalibrateArgs) -> Result<()> {
         frames_done.load(Ordering::Relaxed)
     ));
 
-    let result = calibrate_rig(&board, &views, &options)?;
+    let sync = synchronise(
+        &sources,
+        &mut views,
+        args.sync.as_ref(),
+        args.max_offset_s,
+        step,
+    )?;
+    let mut result = calibrate_rig(&board, &views, &options)?;
+    result.report.sync = sync;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     yakumo_core::calib::write_calibration(&args.out, &result.cameras)
@@ -130,6 +151,85 @@ pub fn run(args: CalibrateArgs) -> Result<()> {
         println!("wrote {}", args.out.display());
     }
     Ok(())
+}
+
+/// Puts the cameras' views on one timeline by `method` (see [`CalibrateArgs::sync`]) and marks
+/// the views the extrinsics may combine; `None` for image folders, taken as simultaneous.
+fn synchronise(
+    sources: &[(String, Source)],
+    views: &mut [CameraViews],
+    method: Option<&SyncMethod>,
+    max_offset_s: f64,
+    step: usize,
+) -> Result<Option<SyncReport>> {
+    let videos: Vec<PathBuf> = sources
+        .iter()
+        .filter_map(|(_, s)| match s {
+            Source::Video(p) => Some(p.clone()),
+            Source::Images(_) => None,
+        })
+        .collect();
+    if videos.len() != sources.len() {
+        return match method {
+            None | Some(SyncMethod::None) => Ok(None),
+            Some(m) => bail!(
+                "--sync {}: needs every input to be a video (image folders have no frame rate or \
+                 audio); use --sync none",
+                m.name()
+            ),
+        };
+    }
+    let infos = videos
+        .par_iter()
+        .map(|p| probe(p).with_context(|| format!("cannot probe {}", p.display())))
+        .collect::<Result<Vec<_>>>()?;
+    let method = method.cloned().unwrap_or_else(|| {
+        if infos.iter().all(|i| !i.audio.is_empty()) {
+            SyncMethod::Audio
+        } else {
+            SyncMethod::None
+        }
+    });
+    let fps = common_fps(&infos)?;
+    let offsets = find_offsets(&method, &videos, &infos, max_offset_s)
+        .with_context(|| format!("--sync {}", method.name()))?;
+    let earliest = offsets.seconds.iter().copied().fold(0.0, f64::min);
+    let still_views = views
+        .iter_mut()
+        .zip(&offsets.seconds)
+        .map(|(cam, &offset)| place_on_timeline(&mut cam.views, offset, earliest, fps, step))
+        .collect();
+    Ok(Some(SyncReport {
+        method: method.name().to_string(),
+        offsets_ms: offsets.seconds.iter().map(|s| s * 1000.0).collect(),
+        confidence: offsets.confidence,
+        still_views,
+    }))
+}
+
+/// The frame rate all the videos share.
+fn common_fps(infos: &[MediaInfo]) -> Result<f64> {
+    let rate = |i: &MediaInfo| {
+        i.video
+            .as_ref()
+            .and_then(|v| v.fps)
+            .filter(|f| f.is_valid())
+            .map(|f| f.as_f64())
+            .with_context(|| format!("{} has no frame rate", i.path.display()))
+    };
+    let fps = rate(&infos[0])?;
+    for info in &infos[1..] {
+        let other = rate(info)?;
+        if (other - fps).abs() > 1e-3 * fps {
+            bail!(
+                "{} runs at {other:.3} fps but {} at {fps:.3} fps; the board videos must share \
+                 one frame rate",
+                info.path.display(),
+                infos[0].path.display()
+            );
+        }
+    }
+    Ok(fps)
 }
 
 /// Each input is a camera (a video, or a folder of images), or a folder of such inputs.
@@ -215,7 +315,11 @@ fn detect_camera(
     let detect = |frame: usize, gray: &GrayImage| {
         tick();
         let corners = detector.detect(gray);
-        (corners.len() >= MIN_CORNERS).then_some(View { frame, corners })
+        (corners.len() >= MIN_CORNERS).then_some(View {
+            frame,
+            corners,
+            simultaneous: true,
+        })
     };
     let (width, height, mut views) = match source {
         Source::Images(paths) => {

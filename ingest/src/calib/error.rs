@@ -51,7 +51,8 @@ pub enum CalibError {
     #[error(
         "cameras {cameras:?} share no simultaneous board views with camera {reference} and the cameras \
          connected to it; record frames in which the board is visible to them and to a connected \
-         camera at the same time"
+         camera at the same time (when the cameras are not frame-synchronous, hold the board still \
+         for a moment in each pose: only still views are combined)"
     )]
     Disconnected {
         /// Cameras that cannot be placed.

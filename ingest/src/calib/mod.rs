@@ -5,7 +5,8 @@
 //! ([`intrinsics`], [`lens`]) → camera graph and initial poses along a maximum spanning tree
 //! ([`graph`]) → one sparse bundle adjustment over all camera and board poses ([`bundle`]), where
 //! cameras get richer lens models while the whole rig's evidence supports them ([`lens`]) → world
-//! frame and outputs ([`export`], [`report`]). [`command`] runs it on videos or image folders.
+//! frame and outputs ([`export`], [`report`]). [`command`] runs it on videos or image folders, put
+//! on one timeline by [`timeline`] when the cameras did not record frame-synchronously.
 
 pub mod bundle;
 pub mod command;
@@ -18,11 +19,12 @@ pub mod pose;
 pub mod projection;
 pub mod report;
 pub mod rig;
+pub mod timeline;
 mod views;
 pub mod zhang;
 
 pub use error::CalibError;
 pub use projection::{Intrinsics, LensModel};
-pub use report::CalibrationReport;
+pub use report::{CalibrationReport, SyncReport};
 pub use rig::{RigCalibration, RigOptions, WorldFrame, calibrate_rig};
 pub use views::{CameraViews, View};

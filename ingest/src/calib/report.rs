@@ -11,8 +11,11 @@ pub struct CameraReport {
     pub name: String,
     /// Images in which the board was detected.
     pub views_detected: usize,
-    /// Images used by the final solve.
+    /// Images used by the intrinsics.
     pub views_used: usize,
+    /// Of those, the views combined with other cameras' for the extrinsics: on the common
+    /// instants, or with the board still (see [`super::timeline`]).
+    pub views_simultaneous: usize,
     /// Reprojection RMS of this camera's corners after the final solve, pixels.
     pub rms_px: f64,
     /// The lens distortion coefficients estimated (chosen by the evidence, or those given).
@@ -26,7 +29,7 @@ pub struct CameraReport {
 /// Per board pose (frame) figures.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct BoardPoseReport {
-    /// Frame index.
+    /// Frame on the common timeline.
     pub frame: usize,
     /// Cameras that saw the board in this frame.
     pub cameras: usize,
@@ -57,6 +60,23 @@ pub struct CalibrationReport {
     pub cameras: Vec<CameraReport>,
     /// Per board pose.
     pub board_poses: Vec<BoardPoseReport>,
+    /// How the cameras were put on one timeline; `None` for image folders taken as
+    /// simultaneous.
+    pub sync: Option<SyncReport>,
+}
+
+/// How the calibration videos were put on one timeline.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SyncReport {
+    /// `audio`, `timestamps`, `none` or `offsets`.
+    pub method: String,
+    /// How much later each camera started than the first, in milliseconds, in camera order.
+    pub offsets_ms: Vec<f64>,
+    /// Confidence of each offset (0–1; 1 for the first camera and for given offsets).
+    pub confidence: Vec<f64>,
+    /// Per camera, the views in which the board stands still (corners move less than
+    /// [`super::timeline::STILL_PX`] against the neighbouring frames).
+    pub still_views: Vec<usize>,
 }
 
 impl CalibrationReport {
@@ -71,12 +91,22 @@ impl CalibrationReport {
             self.rms_px,
             self.outliers_rejected
         );
+        if let Some(sync) = &self.sync {
+            let offsets: Vec<String> = sync.offsets_ms.iter().map(|o| format!("{o:.1}")).collect();
+            s += &format!(
+                "sync {}: offsets {} ms; board still in {} views\n",
+                sync.method,
+                offsets.join(", "),
+                sync.still_views.iter().sum::<usize>()
+            );
+        }
         for c in &self.cameras {
             s += &format!(
-                "  {:>8}: {:4} views detected, {:4} used, RMS {:.3} px, lens {}, {} corners and {} frames rejected\n",
+                "  {:>8}: {:4} views detected, {:4} used ({} for the extrinsics), RMS {:.3} px, lens {}, {} corners and {} frames rejected\n",
                 c.name,
                 c.views_detected,
                 c.views_used,
+                c.views_simultaneous,
                 c.rms_px,
                 c.lens.coefficient_names(),
                 c.rejected_corners,

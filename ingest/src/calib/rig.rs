@@ -18,7 +18,7 @@ use super::lens::enrich_lenses;
 use super::pose::Pose;
 use super::projection::Intrinsics;
 use super::report::{BoardPoseReport, CalibrationReport, CameraReport};
-use super::views::CameraViews;
+use super::views::{CameraViews, View};
 use crate::board::Board;
 
 /// Which frame becomes the world.
@@ -87,9 +87,10 @@ pub fn calibrate_rig(
             .ok_or_else(|| CalibError::UnknownCamera(name.clone()))?,
         WorldFrame::FirstBoard => most_connected(&intrinsic),
     };
+    // The extrinsics combine only views simultaneous with the other cameras'.
     let poses: PosesByFrame = intrinsic
         .iter()
-        .map(|ic| ic.poses.iter().copied().collect())
+        .map(|ic| rig_views(ic).map(|(v, p)| (v.frame, *p)).collect())
         .collect();
     let cameras = initial_camera_poses(&poses, root);
     let missing: Vec<String> = cameras
@@ -107,9 +108,8 @@ pub fn calibrate_rig(
     let counts: Vec<HashMap<usize, usize>> = intrinsic
         .iter()
         .map(|ic| {
-            ic.views
-                .iter()
-                .map(|v| (v.frame, v.corners.len()))
+            rig_views(ic)
+                .map(|(v, _)| (v.frame, v.corners.len()))
                 .collect()
         })
         .collect();
@@ -137,7 +137,7 @@ pub fn calibrate_rig(
     // Observation list and, for the report, which frame each belongs to.
     let mut frames_of = Vec::new();
     for (c, ic) in intrinsic.iter().enumerate() {
-        for v in &ic.views {
+        for (v, _) in rig_views(ic) {
             for (id, px) in &v.corners {
                 problem.observations.push(BaObservation {
                     camera: c,
@@ -209,16 +209,28 @@ pub fn calibrate_rig(
     })
 }
 
+/// A camera's views that the extrinsics may combine with other cameras' (see
+/// [`super::views::View::simultaneous`]), with their board poses.
+fn rig_views(ic: &IntrinsicCalibration) -> impl Iterator<Item = (&View, &Pose)> {
+    ic.views
+        .iter()
+        .zip(ic.poses.iter().map(|(_, p)| p))
+        .filter(|(v, _)| v.simultaneous)
+}
+
 /// The camera sharing the most frames with the others.
 fn most_connected(intrinsic: &[IntrinsicCalibration]) -> usize {
     let mut seen: HashMap<usize, usize> = HashMap::new();
     for ic in intrinsic {
-        for (f, _) in &ic.poses {
-            *seen.entry(*f).or_default() += 1;
+        for (v, _) in rig_views(ic) {
+            *seen.entry(v.frame).or_default() += 1;
         }
     }
-    let score =
-        |ic: &IntrinsicCalibration| ic.poses.iter().map(|(f, _)| seen[f] - 1).sum::<usize>();
+    let score = |ic: &IntrinsicCalibration| {
+        rig_views(ic)
+            .map(|(v, _)| seen[&v.frame] - 1)
+            .sum::<usize>()
+    };
     (0..intrinsic.len())
         .max_by_key(|&c| (score(&intrinsic[c]), std::cmp::Reverse(c)))
         .unwrap_or(0)
@@ -282,6 +294,7 @@ fn intrinsics_only_result(
             name: input.name.clone(),
             views_detected: input.views.len(),
             views_used: ic.views.len(),
+            views_simultaneous: 0,
             rms_px: ic.rms,
             lens: ic.lens,
             rejected_corners: ic.rejected_corners,
@@ -313,6 +326,7 @@ fn intrinsics_only_result(
             iterations: 0,
             cameras: camera_reports,
             board_poses: Vec::new(),
+            sync: None,
         },
     }
 }
@@ -349,6 +363,7 @@ fn rig_report(
             name: input.name.clone(),
             views_detected: input.views.len(),
             views_used: intrinsic[c].views.len(),
+            views_simultaneous: rig_views(&intrinsic[c]).count(),
             rms_px: rms(per_cam[c]),
             lens: problem.cameras[c].lens,
             rejected_corners: intrinsic[c].rejected_corners + rejected_per_camera[c],
@@ -378,5 +393,6 @@ fn rig_report(
         iterations,
         cameras,
         board_poses,
+        sync: None,
     }
 }

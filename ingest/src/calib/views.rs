@@ -5,10 +5,16 @@ use glam::DVec2;
 /// The board corners found in one image.
 #[derive(Clone, Debug, PartialEq)]
 pub struct View {
-    /// Frame index in the camera's video (frames with the same index are simultaneous).
+    /// Frame index on the common timeline (the camera's own frame index when the cameras
+    /// recorded frame-synchronously; see [`super::timeline`]).
     pub frame: usize,
     /// Detected corners: board corner id and pixel position (pixel centres at integers).
     pub corners: Vec<(u32, DVec2)>,
+    /// Whether this view shows the board as it was at the common instant `frame`, so that it
+    /// may be combined with other cameras' views of that frame for the extrinsics: the camera's
+    /// frames lie on the common instants, or the board stands still. Views that are not serve
+    /// the intrinsics only.
+    pub simultaneous: bool,
 }
 
 /// Everything one camera saw of the board.

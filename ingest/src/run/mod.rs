@@ -16,7 +16,7 @@ pub use error::RunError;
 pub use inputs::{CameraVideo, VIDEO_EXTENSIONS, camera_videos};
 pub use mask::{ChromaKey, Cleanup, MaskMaker, MaskSizeError, PlateDifference, PlateThresholds};
 pub use output::JPEG_QUALITY;
-pub use sync::{Offsets, Schedule, SyncMethod};
+pub use sync::{Offsets, Schedule, SyncMethod, find_offsets};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

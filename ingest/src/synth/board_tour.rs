@@ -356,11 +356,18 @@ mod tests {
         let cams = rig::cameras(6, (640, 480), 3, false);
         let tour = BoardTour::new(&cams, A1, 90, 30.0, 3);
         let interval = HOLD_SECONDS + MOVE_SECONDS;
-        assert_eq!(tour.keys.len(), 7, "3 s of 0.5 s key intervals, and the last key");
+        assert_eq!(
+            tour.keys.len(),
+            7,
+            "3 s of 0.5 s key intervals, and the last key"
+        );
         for i in 0..6 {
             let t0 = i as f64 * interval + 1e-9;
             let held = tour.pose(t0);
-            assert!(held.abs_diff_eq(tour.pose(t0 + 0.99 * HOLD_SECONDS), 1e-12), "key {i}");
+            assert!(
+                held.abs_diff_eq(tour.pose(t0 + 0.99 * HOLD_SECONDS), 1e-12),
+                "key {i}"
+            );
             let moving = tour.pose(t0 + HOLD_SECONDS + MOVE_SECONDS / 2.0);
             assert!(!held.abs_diff_eq(moving, 1e-3), "key {i} never moves on");
         }
