@@ -29,9 +29,9 @@ stage() { # stage NAME DONE_PATH COMMAND...: runs COMMAND unless DONE_PATH exist
 
 capture="$out/capture"
 # A genlocked rig (no --offsets-ms): calibrating from unsynchronised board videos is not solved yet.
-stage "synthetic capture (8 cameras, 16 frames, 320x240)" "$capture/truth/clip.yk4d" \
-  "$bin/yakumo-ingest" synth --out "$capture" --cameras 8 --frames 16 --size 320x240 \
-    --calib-frames 90 --points 60000 --seed 7
+stage "synthetic capture (8 cameras, 16 frames, 640x480)" "$capture/truth/clip.yk4d" \
+  "$bin/yakumo-ingest" synth --out "$capture" --cameras 8 --frames 16 --size 640x480 \
+    --calib-frames 120 --points 60000 --seed 7
 stage "calibration from the board videos" "$out/calib/extri.yml" \
   "$bin/yakumo-ingest" calibrate --board "$capture/calib/board.toml" --input "$capture/calib" --out "$out/calib" --up +z
 stage "ingest (audio sync, plate masks, images at 160x120 for a quick training)" "$out/dataset/yakumo.toml" \
