@@ -1,5 +1,5 @@
 //! The calibration board's path through the capture volume: what a person waving a board in
-//! front of the rig does.
+//! front of the rig does, compressed into the calibration video's length.
 //!
 //! The person walks once around the inside of the ring and, at a series of key poses, holds the
 //! board with its printed face turned towards an *aim point* on the ring: a camera, or a place
@@ -9,15 +9,9 @@
 //! image position (the whole board stays inside the image when the board must be seen entirely,
 //! as a chessboard; a ChArUco board may leave it partly, which covers the image corners), then
 //! rolled in its plane and tilted by 10–45° about a random axis (what the intrinsics and the
-//! lens distortion need).
-//!
-//! As a real person does, the board is *held still* at each key pose for [`HOLD_SECONDS`] and
-//! then moved to the next one in [`MOVE_SECONDS`] (eased linear motion and slerp, so it starts
-//! and stops smoothly). A sequence of `frames` frames at `fps` therefore shows about
-//! `frames / (fps · (HOLD_SECONDS + MOVE_SECONDS))` distinct key poses (a 4 s video at 30 fps:
-//! 8), every one of them seen still in several consecutive frames by every camera that sees it,
-//! which is what a calibration of an unsynchronised rig relies on; the frames of the moves add
-//! further (moving) views for the intrinsics. Everything is drawn from the seed.
+//! lens distortion need). Between key poses the board moves smoothly (eased linear motion and
+//! slerp), stopping briefly at each key. Key poses come one every [`FRAMES_PER_KEY`] frames, so
+//! a short sequence still holds a whole calibration session; everything is drawn from the seed.
 
 use glam::{DAffine3, DMat3, DQuat, DVec2, DVec3};
 use rand::{Rng, SeedableRng};
@@ -25,10 +19,8 @@ use rand_chacha::ChaCha8Rng;
 use std::f64::consts::{PI, TAU};
 use yakumo_core::Camera;
 
-/// Seconds the board is held still at each key pose.
-pub const HOLD_SECONDS: f64 = 0.3;
-/// Seconds the board takes to move from one key pose to the next.
-pub const MOVE_SECONDS: f64 = 0.2;
+/// Video frames between two key poses.
+pub const FRAMES_PER_KEY: usize = 2;
 /// Smallest share of the image's shorter side that the board's longer side covers.
 const MIN_FILL: f64 = 0.3;
 /// Largest share when the board may leave the image in part (ChArUco).
@@ -50,8 +42,7 @@ const REACH: f64 = 0.8;
 pub struct BoardTour {
     /// Board rotation and world position of the board's grid centre at each key pose.
     keys: Vec<(DQuat, DVec3)>,
-    /// Seconds from one key pose's arrival to the next one's ([`HOLD_SECONDS`] +
-    /// [`MOVE_SECONDS`]).
+    /// Seconds between key poses.
     key_interval: f64,
     /// Board point (metres) that the key positions place.
     centre: DVec2,
@@ -79,8 +70,7 @@ impl BoardTour {
         seed: u64,
     ) -> BoardTour {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xB0A2_D70E);
-        let key_interval = HOLD_SECONDS + MOVE_SECONDS;
-        let count = (frames as f64 / fps / key_interval).ceil() as usize + 1;
+        let count = frames.div_ceil(FRAMES_PER_KEY) + 1;
         let ring = Ring::new(cameras);
         let mut regions = vec![Regions::new(&mut rng); cameras.len()];
         let keys = (0..count)
@@ -95,19 +85,17 @@ impl BoardTour {
             .collect();
         BoardTour {
             keys,
-            key_interval,
+            key_interval: FRAMES_PER_KEY as f64 / fps,
             centre: board.size / 2.0,
         }
     }
 
-    /// The board→world transform at scene time `t` (seconds from the sequence's start): held
-    /// at key pose `i` from `i · key_interval` for [`HOLD_SECONDS`], then moving to key `i + 1`.
+    /// The board→world transform at scene time `t` (seconds from the sequence's start).
     pub fn pose(&self, t: f64) -> DAffine3 {
         let last = self.keys.len() - 1;
         let s = (t / self.key_interval).clamp(0.0, last as f64);
         let i = (s.floor() as usize).min(last.saturating_sub(1));
-        let into_move = (s - i as f64) * self.key_interval - HOLD_SECONDS;
-        let f = (into_move / MOVE_SECONDS).clamp(0.0, 1.0);
+        let f = (s - i as f64).clamp(0.0, 1.0);
         let ease = f * f * (3.0 - 2.0 * f);
         let (qa, pa) = self.keys[i];
         let (qb, pb) = self.keys[(i + 1).min(last)];
@@ -298,16 +286,13 @@ mod tests {
 
     #[test]
     fn every_camera_sees_the_front_often_and_with_its_neighbours() {
-        // As many key poses as the old tour (one every two frames) had in 40–300 frames.
-        let frames_per_key = ((HOLD_SECONDS + MOVE_SECONDS) * 30.0).round() as usize;
-        for (count, keys, seed) in [
-            (2, 20, 1),
-            (4, 20, 2),
-            (5, 30, 3),
-            (12, 60, 4),
-            (60, 150, 5),
+        for (count, frames, seed) in [
+            (2, 40, 1),
+            (4, 40, 2),
+            (5, 60, 3),
+            (12, 120, 4),
+            (60, 300, 5),
         ] {
-            let frames = keys * frames_per_key;
             let cams = rig::cameras(count, (640, 480), seed, false);
             let tour = BoardTour::new(&cams, A1, frames, 30.0, seed);
             let poses: Vec<DAffine3> = (0..frames).map(|j| tour.pose(j as f64 / 30.0)).collect();
@@ -348,28 +333,6 @@ mod tests {
             assert!(p.z > HEIGHTS.0 - 1e-9 && p.z < HEIGHTS.1 + 1e-9, "{p}");
             // No jumps: a microsecond later the board has hardly moved.
             assert!((centre(t + 1e-6) - p).length() < 1e-3, "jump at {t} s");
-        }
-    }
-
-    #[test]
-    fn board_is_held_still_at_each_key_then_moves() {
-        let cams = rig::cameras(6, (640, 480), 3, false);
-        let tour = BoardTour::new(&cams, A1, 90, 30.0, 3);
-        let interval = HOLD_SECONDS + MOVE_SECONDS;
-        assert_eq!(
-            tour.keys.len(),
-            7,
-            "3 s of 0.5 s key intervals, and the last key"
-        );
-        for i in 0..6 {
-            let t0 = i as f64 * interval + 1e-9;
-            let held = tour.pose(t0);
-            assert!(
-                held.abs_diff_eq(tour.pose(t0 + 0.99 * HOLD_SECONDS), 1e-12),
-                "key {i}"
-            );
-            let moving = tour.pose(t0 + HOLD_SECONDS + MOVE_SECONDS / 2.0);
-            assert!(!held.abs_diff_eq(moving, 1e-3), "key {i} never moves on");
         }
     }
 
