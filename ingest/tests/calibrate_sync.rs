@@ -7,8 +7,6 @@
 //! Bounds are about 2.5 × what was measured (the encoded videos are not bit-exact between
 //! runs); see the calibration section of docs/BENCHMARKS.md.
 
-use std::process::Command;
-
 use yakumo_ingest::synth::{BoardChoice, SynthOptions, run};
 
 mod common;
@@ -37,25 +35,7 @@ fn charuco_videos_of_an_unsynchronised_rig() {
     run(&opts).expect("synthetic capture");
     let synth_s = t.elapsed().as_secs_f64();
     let out = dir.path().join("calibration");
-    let t = std::time::Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_yakumo-ingest"))
-        .args(["calibrate", "--json", "--board"])
-        .arg(dir.path().join("calib/board.toml"))
-        .arg("--input")
-        .arg(dir.path().join("calib"))
-        .arg("--out")
-        .arg(&out)
-        .env("RUST_LOG", "error")
-        .output()
-        .expect("run yakumo-ingest calibrate");
-    let calibrate_s = t.elapsed().as_secs_f64();
-    assert!(
-        output.status.success(),
-        "calibrate failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("calibrate --json prints the report");
+    let (report, calibrate_s) = common::calibrate_board_videos(dir.path(), &out);
     let sync = &report["sync"];
     let found: Vec<f64> = sync["offsets_ms"]
         .as_array()

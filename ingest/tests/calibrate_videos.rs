@@ -9,7 +9,6 @@
 //! stricter by the ratio of the sizes).
 
 use std::path::Path;
-use std::process::Command;
 
 use yakumo_ingest::synth::{BoardChoice, SynthOptions, run};
 
@@ -52,25 +51,7 @@ fn calibrate(case: &Case, dir: &Path) -> Outcome {
     run(&opts).expect("synthetic capture");
     let synth_s = t.elapsed().as_secs_f64();
     let out = dir.join("calibration");
-    let t = std::time::Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_yakumo-ingest"))
-        .args(["calibrate", "--json", "--board"])
-        .arg(dir.join("calib/board.toml"))
-        .arg("--input")
-        .arg(dir.join("calib"))
-        .arg("--out")
-        .arg(&out)
-        .env("RUST_LOG", "error")
-        .output()
-        .expect("run yakumo-ingest calibrate");
-    let calibrate_s = t.elapsed().as_secs_f64();
-    assert!(
-        output.status.success(),
-        "calibrate failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("calibrate --json prints the report");
+    let (report, calibrate_s) = common::calibrate_board_videos(dir, &out);
     let truth = yakumo_core::calib::read_calibration(&dir.join("truth")).unwrap();
     let est = yakumo_core::calib::read_calibration(&out).unwrap();
     assert_eq!(est.len(), truth.len());

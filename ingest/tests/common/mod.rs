@@ -1,4 +1,5 @@
-//! Helpers shared by the calibration tests: comparing a calibrated rig with the truth.
+//! Helpers shared by the calibration tests: running `yakumo-ingest calibrate` on a synthetic
+//! capture, and comparing a calibrated rig with the truth.
 
 use glam::{DMat3, DVec2, DVec3};
 use yakumo_core::Camera;
@@ -85,4 +86,33 @@ pub fn errors(est: &[Camera], truth: &[Camera], reach: impl Fn(usize) -> f64) ->
         e.rotation_deg = e.rotation_deg.max(angle.to_degrees());
     }
     e
+}
+
+/// Runs `yakumo-ingest calibrate --json` on the board videos of the synthetic capture in `dir`
+/// (`dir/calib`), writing to `out`; returns the JSON report and the seconds it took.
+#[allow(dead_code)] // calibrate.rs solves correspondences directly and never calls it
+pub fn calibrate_board_videos(
+    dir: &std::path::Path,
+    out: &std::path::Path,
+) -> (serde_json::Value, f64) {
+    let t = std::time::Instant::now();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_yakumo-ingest"))
+        .args(["calibrate", "--json", "--board"])
+        .arg(dir.join("calib/board.toml"))
+        .arg("--input")
+        .arg(dir.join("calib"))
+        .arg("--out")
+        .arg(out)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run yakumo-ingest calibrate");
+    let seconds = t.elapsed().as_secs_f64();
+    assert!(
+        output.status.success(),
+        "calibrate failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report =
+        serde_json::from_slice(&output.stdout).expect("calibrate --json prints the report");
+    (report, seconds)
 }

@@ -2,6 +2,8 @@
 //! (Vulkan, Metal, DX12; Mesa lavapipe in CI) or burn-ndarray on the CPU. `auto`, the default,
 //! takes the first of CUDA, a hardware wgpu adapter and the CPU that this machine has.
 
+use std::sync::OnceLock;
+
 use burn::backend::Autodiff;
 
 use super::trainer::TrainBackend;
@@ -21,12 +23,20 @@ pub enum BackendChoice {
 }
 
 impl BackendChoice {
-    /// The backend `Auto` stands for on this machine; other choices are returned as they are.
+    /// The backend `Auto` stands for on this machine (probed once per process); other choices
+    /// are returned as they are.
     pub fn resolve(self) -> BackendChoice {
+        static AUTO: OnceLock<BackendChoice> = OnceLock::new();
         match self {
-            BackendChoice::Auto if cuda_driver().is_some() => BackendChoice::Cuda,
-            BackendChoice::Auto if hardware_adapter().is_some() => BackendChoice::Wgpu,
-            BackendChoice::Auto => BackendChoice::Cpu,
+            BackendChoice::Auto => *AUTO.get_or_init(|| {
+                if cuda_driver().is_some() {
+                    BackendChoice::Cuda
+                } else if hardware_adapter().is_some() {
+                    BackendChoice::Wgpu
+                } else {
+                    BackendChoice::Cpu
+                }
+            }),
             other => other,
         }
     }
