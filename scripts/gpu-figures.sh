@@ -6,9 +6,10 @@
 # /tmp/yakumo-gpu), logs and a table under $OUT (default ./gpu-out).
 #
 #   bash scripts/gpu-figures.sh PHASE...
-#   phases: setup data carve kernels train-probe train-long eval player
+#   phases: setup data carve kernels train-bench train-probe train-long eval player
 # Every step runs under `timeout` ($STEP_S seconds, default 300) and a step that fails or times out
-# is recorded in the table, not fatal.
+# is recorded in the table, not fatal. A fit that reaches its time limit gets SIGINT, so it stops
+# like Ctrl-C: checkpoint, metrics and JSON summary written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work="${WORK:-/tmp/yakumo-gpu}"
@@ -82,7 +83,7 @@ fit() {
   rm -rf "$run"
   local t0=$SECONDS name
   name=$(basename "$run")
-  timeout "$step_s" "$bin/yakumo-train" fit "$rig/truth" --out "$run" --backend "$backend" \
+  timeout -s INT -k 60 "$step_s" "$bin/yakumo-train" fit "$rig/truth" --out "$run" --backend "$backend" \
     --iters "$iters" --points "$points" --n-points "$POINTS" --holdout 1 --json --quiet "$@" \
     > "$out/$name.json" 2> "$out/$name.log" || echo "(exit $?)" >> "$out/$name.json"
   cp "$run/metrics.jsonl" "$out/$name.metrics.jsonl" 2> /dev/null || true
@@ -92,11 +93,21 @@ fit() {
   row "fit $name ($backend, $iters it, $(basename "$points"), $*): $((SECONDS - t0)) s wall; $(tr -d '\n ' < "$out/$name.json")"
 }
 
+train_bench() {
+  local truth="$rig/truth/points"
+  for b in ${BENCH_BACKENDS:-cuda wgpu}; do
+    timeout "$step_s" "$bin/yakumo-train" bench "$rig/truth" --points "$truth" --n-points "$POINTS" \
+      --frames 0..4 --backend "$b" --warmup 3 --iters 10 --json \
+      > "$out/train-bench-$b.json" 2> "$out/train-bench-$b.log" || echo "(exit $?)" >> "$out/train-bench-$b.json"
+    row "train bench $b (${CAMERAS} cams ${SIZE}, ${POINTS} points): $(tr -d '\n ' < "$out/train-bench-$b.json" | head -c 600)"
+  done
+}
+
 train_probe() {
   local truth="$rig/truth/points"
-  fit probe-4k4d-radius 300 cuda "$truth" --preview-every 100 --init-radius 0.4
-  fit probe-default 300 cuda "$truth" --preview-every 100
-  fit probe-wgpu 60 wgpu "$truth" --preview-every 0
+  local iters="${PROBE_ITERS:-300}"
+  fit probe-default "$iters" cuda "$truth" --preview-every 100
+  fit probe-4k4d-radius "$iters" cuda "$truth" --preview-every 100 --init-radius 0.4
 }
 
 train_long() {
@@ -142,6 +153,7 @@ for phase in "$@"; do
     data) data ;;
     carve) carve ;;
     kernels) kernels ;;
+    train-bench) train_bench ;;
     train-probe) train_probe ;;
     train-long) train_long ;;
     eval) eval_bake ;;

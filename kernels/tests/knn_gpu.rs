@@ -314,8 +314,8 @@ fn gather_backward_kernel_matches_the_host_scatter() {
     }
 }
 
-/// The row gather's GPU backward (one thread per element, compare-and-swap adds) sums repeated
-/// indices like a plain host scatter.
+/// The row gather's GPU backward (one thread per element, float atomic or compare-and-swap adds)
+/// sums repeated indices like a plain host scatter.
 #[test]
 fn gather_rows_backward_sums_repeated_indices() {
     use burn::tensor::Int;

@@ -60,10 +60,31 @@ pub fn gather_backward_kernel(
 }
 
 /// One unit per element `(n, c)` of `grad` `[N, channels]`: adds it to `out[indices[n], c]`
-/// (`out` `[M, channels]`, zeroed) with a compare-and-swap loop on the float's bits, so it works
-/// on every backend whether or not the device has float atomics.
+/// (`out` `[M, channels]`, zeroed) with the device's float atomic add (CUDA; Vulkan devices with
+/// `shaderBufferFloat32AtomicAdd`). Under contention (many points in one grid cell) this is far
+/// faster than [`scatter_rows_cas_kernel`], whose retries serialise.
 #[cube(launch_unchecked)]
-pub fn scatter_rows_kernel(
+pub fn scatter_rows_add_kernel(
+    grad: &Array<f32>,
+    indices: &Array<i32>,
+    out: &mut Array<Atomic<f32>>,
+    num_indices: u32,
+    channels: u32,
+) {
+    let e = ABSOLUTE_POS;
+    if e >= (num_indices * channels) as usize {
+        terminate!();
+    }
+    let n = e / channels as usize;
+    let c = e % channels as usize;
+    let at = indices[n] as usize * channels as usize + c;
+    out[at].fetch_add(grad[e]);
+}
+
+/// [`scatter_rows_add_kernel`] for devices without float atomic add: a compare-and-swap loop on
+/// the float's bits, which every backend has.
+#[cube(launch_unchecked)]
+pub fn scatter_rows_cas_kernel(
     grad: &Array<f32>,
     indices: &Array<i32>,
     out: &mut Array<Atomic<u32>>,

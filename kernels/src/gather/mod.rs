@@ -10,7 +10,8 @@
 //!
 //! [`gather_rows`] is the general form (`values.select(0, indices)` for any index list, e.g. the
 //! cells of a feature grid or the pixels of an image); its backward adds each gradient row to its
-//! source row with one GPU thread per element.
+//! source row with one GPU thread per element, by float atomic add where the device has it and a
+//! compare-and-swap loop where it does not.
 
 mod kernel;
 
@@ -23,7 +24,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::ops::{FloatTensor, IntTensor};
 use burn::tensor::{Int, Tensor, TensorMetadata, TensorPrimitive};
 
-pub(crate) use kernel::{gather_backward_kernel, scatter_rows_kernel};
+pub(crate) use kernel::{gather_backward_kernel, scatter_rows_add_kernel, scatter_rows_cas_kernel};
 
 use crate::KnnBackend;
 

@@ -11,7 +11,7 @@ use cubecl::prelude::*;
 
 use super::kernel::{count_kernel, fill_kernel, raster_kernel};
 use super::{KnnBackend, KnnError, KnnOptions, MAX_TILE_ENTRIES, TILE_SIZE};
-use crate::gather::{gather_backward_kernel, scatter_rows_kernel};
+use crate::gather::{gather_backward_kernel, scatter_rows_add_kernel, scatter_rows_cas_kernel};
 
 /// Casts to f32 (the kernels' type) and makes the layout contiguous.
 fn prepare<R: CubeRuntime>(tensor: CubeTensor<R>) -> CubeTensor<R> {
@@ -30,6 +30,18 @@ fn prepare_ids<R: CubeRuntime>(ids: CubeTensor<R>) -> CubeTensor<R> {
     } else {
         cast(ids, DType::I32)
     })
+}
+
+/// Whether the device adds to f32 in memory atomically (CUDA does; Vulkan only with
+/// `shaderBufferFloat32AtomicAdd`).
+fn has_float_atomic_add<R: CubeRuntime>(client: &ComputeClient<R>) -> bool {
+    use cubecl::ir::{ElemType, FloatKind, StorageType, Type, features::AtomicUsage};
+    client
+        .properties()
+        .atomic_type_usage(Type::new(StorageType::Atomic(ElemType::Float(
+            FloatKind::F32,
+        ))))
+        .contains(AtomicUsage::Add)
 }
 
 /// `tensor` in `dtype` (cast only when it differs).
@@ -242,8 +254,13 @@ where
         if elements > 0 {
             let dim = CubeDim::new(&client, elements);
             let count = calculate_cube_count_elemwise(&client, elements, dim);
+            let launch = if has_float_atomic_add(&client) {
+                scatter_rows_add_kernel::launch_unchecked::<R>
+            } else {
+                scatter_rows_cas_kernel::launch_unchecked::<R>
+            };
             unsafe {
-                scatter_rows_kernel::launch_unchecked::<R>(
+                launch(
                     &client,
                     count,
                     dim,

@@ -1,10 +1,11 @@
-//! Decoded training images, streamed from disk through a small LRU cache: colour premultiplied by
-//! the mask (black background), the mask itself, and lens distortion removed so the pinhole
-//! rendering rule applies.
+//! Decoded training images, streamed from disk through a small LRU cache that decodes ahead of
+//! use on the CPU's cores: colour premultiplied by the mask (black background), the mask itself,
+//! and lens distortion removed so the pinhole rendering rule applies.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, sync_channel};
 
 use glam::DVec2;
 use yakumo_core::Camera;
@@ -98,12 +99,18 @@ fn undistort(camera: &Camera, src: &[f32], channels: usize) -> Vec<f32> {
     out
 }
 
-/// A least-recently-used cache of decoded views keyed by (camera index, frame number).
+/// Key of a view: (camera index, frame number).
+type ViewKey = (usize, u32);
+
+/// A least-recently-used cache of decoded views keyed by (camera index, frame number), with
+/// background decoding: [`ImageCache::prefetch`] starts decoding views on rayon's pool, and
+/// [`ImageCache::get`] waits for a view in flight instead of decoding it again.
 #[derive(Debug)]
 pub struct ImageCache {
     capacity: usize,
-    entries: HashMap<(usize, u32), Arc<ViewImage>>,
-    order: VecDeque<(usize, u32)>,
+    entries: HashMap<ViewKey, Arc<ViewImage>>,
+    order: VecDeque<ViewKey>,
+    pending: HashMap<ViewKey, Receiver<Result<ViewImage, DataError>>>,
 }
 
 impl ImageCache {
@@ -113,10 +120,35 @@ impl ImageCache {
             capacity: capacity.max(1),
             entries: HashMap::new(),
             order: VecDeque::new(),
+            pending: HashMap::new(),
         }
     }
 
-    /// The view of camera `camera` (index into `data.cameras()`) at `frame`, loading it on a miss.
+    /// Starts decoding, in the background, every view of `keys` (camera index, frame number) that
+    /// is neither cached nor already in flight.
+    pub fn prefetch(&mut self, data: &TrainDataset, keys: &[ViewKey]) {
+        for &key in keys {
+            if self.entries.contains_key(&key) || self.pending.contains_key(&key) {
+                continue;
+            }
+            if self.pending.len() >= self.capacity {
+                return;
+            }
+            let (camera, frame) = key;
+            let cam = data.cameras()[camera].clone();
+            let image = data.dataset.image_path(&cam.name, frame);
+            let mask = data.mask_path(&cam.name, frame);
+            let (send, receive) = sync_channel(1);
+            rayon::spawn(move || {
+                // The receiver is gone only when the cache was dropped: nothing to deliver.
+                let _ = send.send(load_view(&cam, &image, &mask));
+            });
+            self.pending.insert(key, receive);
+        }
+    }
+
+    /// The view of camera `camera` (index into `data.cameras()`) at `frame`: from the cache, from
+    /// a decode in flight, or decoded now.
     pub fn get(
         &mut self,
         data: &TrainDataset,
@@ -129,12 +161,19 @@ impl ImageCache {
             self.order.push_back(key);
             return Ok(view);
         }
-        let cam = &data.cameras()[camera];
-        let view = Arc::new(load_view(
-            cam,
-            &data.dataset.image_path(&cam.name, frame),
-            &data.mask_path(&cam.name, frame),
-        )?);
+        let in_flight = self.pending.remove(&key).and_then(|r| r.recv().ok());
+        let view = match in_flight {
+            Some(result) => result?,
+            None => {
+                let cam = &data.cameras()[camera];
+                load_view(
+                    cam,
+                    &data.dataset.image_path(&cam.name, frame),
+                    &data.mask_path(&cam.name, frame),
+                )?
+            }
+        };
+        let view = Arc::new(view);
         if self.entries.len() >= self.capacity
             && let Some(old) = self.order.pop_front()
         {

@@ -75,6 +75,16 @@ impl Phase {
     ];
 }
 
+/// What one iteration trains on.
+struct Pick {
+    /// Frame index (into the run's frames).
+    frame: usize,
+    /// Target camera index.
+    target: usize,
+    /// Blending source camera indices, ascending.
+    sources: Vec<usize>,
+}
+
 /// A training run in memory.
 pub struct Trainer<B: TrainBackend> {
     /// The run's description.
@@ -221,6 +231,42 @@ impl<B: TrainBackend> Trainer<B> {
             .collect()
     }
 
+    /// Draws an iteration's frame, target camera and blending sources from `rng`.
+    fn pick(&self, rng: &mut ChaCha8Rng) -> Pick {
+        let spec = &self.run.spec;
+        let frame = rng.random_range(0..spec.frames);
+        let target = self.train[rng.random_range(0..self.train.len())];
+        let exclude = rng.random_bool(self.run.settings.exclude_target);
+        let cams = self.data.cameras();
+        let mut sources = nearest_sources(
+            cams,
+            &self.train,
+            cams[target].centre(),
+            exclude.then_some(target),
+            spec.sources + 1,
+        );
+        sources.shuffle(rng);
+        sources.truncate(spec.sources);
+        sources.sort_unstable();
+        Pick {
+            frame,
+            target,
+            sources,
+        }
+    }
+
+    /// Starts decoding the views `pick` needs in the background.
+    fn prefetch(&mut self, pick: &Pick) {
+        let frame = self.run.frames[pick.frame];
+        let keys: Vec<(usize, u32)> = pick
+            .sources
+            .iter()
+            .chain([&pick.target])
+            .map(|&cam| (cam, frame))
+            .collect();
+        self.cache.prefetch(&self.data, &keys);
+    }
+
     /// One training iteration; returns its loss and PSNR. A loss that is not finite is an error
     /// and leaves the parameters untouched.
     pub fn step(&mut self) -> anyhow::Result<StepStats> {
@@ -232,20 +278,19 @@ impl<B: TrainBackend> Trainer<B> {
     pub fn step_timed(&mut self, mark: &mut dyn FnMut(Phase)) -> anyhow::Result<StepStats> {
         let spec = self.run.spec.clone();
         let settings = self.run.settings.clone();
-        let frame = self.rng.random_range(0..spec.frames);
-        let target = self.train[self.rng.random_range(0..self.train.len())];
-        let exclude = self.rng.random_bool(settings.exclude_target);
+        let mut rng = self.rng.clone();
+        let pick = self.pick(&mut rng);
+        self.rng = rng;
+        // Decode this iteration's views in parallel and the next one's while the GPU works (the
+        // next pick is the one the advanced generator will make).
+        self.prefetch(&pick);
+        self.prefetch(&self.pick(&mut self.rng.clone()));
+        let Pick {
+            frame,
+            target,
+            sources: pool,
+        } = pick;
         let cams = self.data.cameras().to_vec();
-        let mut pool = nearest_sources(
-            &cams,
-            &self.train,
-            cams[target].centre(),
-            exclude.then_some(target),
-            spec.sources + 1,
-        );
-        pool.shuffle(&mut self.rng);
-        pool.truncate(spec.sources);
-        pool.sort_unstable();
 
         let device = self.device.clone();
         let sources = self.upload_sources::<B>(&pool, frame, &device)?;
