@@ -6,7 +6,8 @@
 # /tmp/yakumo-gpu), logs and a table under $OUT (default ./gpu-out).
 #
 #   bash scripts/gpu-figures.sh PHASE...
-#   phases: setup data carve kernels train-bench train-probe train-long eval player
+#   phases: setup data carve kernels train-bench train-probe train-long eval player pack
+# (pack, last: the device tool returns only a few files, so every log goes into $OUT/logs.tgz).
 # Every step runs under `timeout` ($STEP_S seconds, default 300) and a step that fails or times out
 # is recorded in the table, not fatal. A fit that reaches its time limit gets SIGINT, so it stops
 # like Ctrl-C: checkpoint, metrics and JSON summary written.
@@ -117,10 +118,14 @@ train_long() {
 
 eval_bake() {
   local run="$work/long"
-  "$bin/yakumo-train" eval "$run" --json > "$out/eval.json" 2> "$out/eval.log"
-  row "eval: $(head -c 300 "$out/eval.json" | tr -d '\n ')"
-  "$bin/yakumo-train" bake "$run" --out "$work/long.yk4d" --json > "$out/bake.json" 2> "$out/bake.log"
-  row "bake: $(tr -d '\n ' < "$out/bake.json")"
+  local t0=$SECONDS
+  timeout "$step_s" "$bin/yakumo-train" eval "$run" --json > "$out/eval.json" 2> "$out/eval.log" \
+    || echo "(exit $?)" >> "$out/eval.json"
+  row "eval: $((SECONDS - t0)) s; $(head -c 300 "$out/eval.json" | tr -d '\n ')"
+  t0=$SECONDS
+  timeout "$step_s" "$bin/yakumo-train" bake "$run" --out "$work/long.yk4d" --json \
+    > "$out/bake.json" 2> "$out/bake.log" || echo "(exit $?)" >> "$out/bake.json"
+  row "bake: $((SECONDS - t0)) s; $(tr -d '\n ' < "$out/bake.json" | head -c 600)"
 }
 
 player() {
@@ -147,6 +152,11 @@ player() {
   done
 }
 
+pack() {
+  (cd "$out" && find . -type f ! -name table.txt ! -name logs.tgz -print0 \
+    | tar czf logs.tgz --null -T - --remove-files)
+}
+
 for phase in "$@"; do
   case "$phase" in
     setup) setup ;;
@@ -158,6 +168,7 @@ for phase in "$@"; do
     train-long) train_long ;;
     eval) eval_bake ;;
     player) player ;;
+    pack) pack ;;
     *) echo "unknown phase $phase" >&2; exit 2 ;;
   esac
 done

@@ -10,17 +10,17 @@ use std::time::Instant;
 
 use anyhow::Context;
 use burn::tensor::{Tensor, TensorData};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 use yakumo_core::clip::{ClipHeaderParams, ClipReader, ClipWriter, FramePoints};
-use yakumo_core::render_ref::{NEAR, ViewF32};
+use yakumo_core::render_ref::ViewF32;
 use yakumo_core::sh;
-use yakumo_kernels::{KnnOptions, rasterize_knn};
 
 use crate::eval::{ViewRender, render_view, to_vec, view_metrics};
 use crate::fit::backend::{BackendChoice, BackendTask, dispatch};
 use crate::fit::trainer::{TrainBackend, Trainer};
-use crate::model::point_colors;
+use crate::model::{PointGeometry, point_colors};
 use crate::render::{TRAIN_K, render_points};
 
 /// SH degree of baked clips.
@@ -71,64 +71,27 @@ pub struct BakeReport {
     pub seconds: f64,
 }
 
-/// Per-point compositing weight `Σ_pixels T·α` of every point in `view`.
+/// Per-point compositing weight `Σ_pixels T·α` of every point in `view`, on the device: it is the
+/// gradient of the rendered image's sum with respect to a constant colour of 1 per point.
 fn contribution_weights<B: TrainBackend>(
-    positions: &[[f32; 3]],
-    radius: &[f32],
-    density: &[f32],
+    geometry: &PointGeometry<B::InnerBackend>,
     view: &ViewF32,
-    device: &B::Device,
 ) -> anyhow::Result<Vec<f32>> {
-    let n = positions.len();
-    let mut centers = vec![0.0f32; 2 * n];
-    let mut depth = vec![-1.0f32; n];
-    let mut r_px = vec![0.0f32; n];
-    for i in 0..n {
-        if let Some([x, y, z, r]) = view.project(positions[i], radius[i]) {
-            centers[2 * i] = x;
-            centers[2 * i + 1] = y;
-            depth[i] = z;
-            r_px[i] = r;
-        }
-    }
-    let options = KnnOptions {
-        height: view.height as usize,
-        width: view.width as usize,
-        k: TRAIN_K,
-        near: NEAR,
-    };
-    let up1 = |v: &[f32]| {
-        Tensor::<B::InnerBackend, 1>::from_data(TensorData::new(v.to_vec(), [n]), device)
-    };
-    let knn = rasterize_knn(
-        Tensor::from_data(TensorData::new(centers.clone(), [n, 2]), device),
-        up1(&depth),
-        up1(&r_px),
-        options,
+    let n = geometry.positions.dims()[0];
+    let ones = Tensor::<B, 2>::ones([n, 1], &geometry.positions.device()).require_grad();
+    let out = render_points(
+        Tensor::from_inner(geometry.positions.clone()),
+        Tensor::from_inner(geometry.radius.clone()),
+        Tensor::from_inner(geometry.density.clone()),
+        ones.clone(),
+        view,
+        TRAIN_K,
     )?;
-    let ids: Vec<i64> = knn
-        .ids
-        .into_data()
-        .convert::<i64>()
-        .to_vec()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let mut weights = vec![0.0f32; n];
-    let w = view.width as usize;
-    for (pixel, layers) in ids.chunks_exact(TRAIN_K).enumerate() {
-        let (u, v) = ((pixel % w) as f32, (pixel / w) as f32);
-        let mut t = 1.0f32;
-        for &id in layers {
-            if id < 0 {
-                break;
-            }
-            let i = id as usize;
-            let d2 = (u - centers[2 * i]).powi(2) + (v - centers[2 * i + 1]).powi(2);
-            let alpha = (density[i] * (1.0 - d2 / (r_px[i] * r_px[i]))).clamp(0.0, 1.0);
-            weights[i] += t * alpha;
-            t *= 1.0 - alpha;
-        }
-    }
-    Ok(weights)
+    let grads = out.color.sum().backward();
+    let weights = ones
+        .grad(&grads)
+        .context("the compositing weights have no gradient")?;
+    to_vec(weights)
 }
 
 /// Solves the symmetric positive definite system `a·x = b` (16×16, three right-hand sides) by
@@ -254,7 +217,7 @@ pub fn bake_frame<B: TrainBackend>(
         );
         let sources = trainer.upload_sources::<B::InnerBackend>(&ids, frame, &device)?;
         let colors = to_vec(point_colors(&model, &spec, &geometry, &sources, &view))?;
-        let weights = contribution_weights::<B>(&positions, &radii, &densities, &view, &device)?;
+        let weights = contribution_weights::<B>(&geometry, &view)?;
         obs.push(Observation {
             eye: view.eye,
             colors,
@@ -322,10 +285,18 @@ pub fn bake<B: TrainBackend>(
         clip,
         ClipHeaderParams::new(fps, BAKE_SH_DEGREE, frames as u32),
     )?;
+    let bar = ProgressBar::with_draw_target(Some(2 * frames as u64), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{msg:10} {bar:30} {pos}/{len} frames {elapsed} ETA {eta}")
+            .expect("valid template"),
+    );
+    bar.set_message("baking");
     for fi in 0..frames {
         writer.write_frame(&bake_frame(trainer, fi, ridge)?)?;
+        bar.inc(1);
     }
     writer.finish()?;
+    bar.set_message("checking");
     let bytes = std::fs::metadata(clip)
         .with_context(|| format!("cannot stat {}", clip.display()))?
         .len();
@@ -351,7 +322,9 @@ pub fn bake<B: TrainBackend>(
             between_sum += view_metrics::<B::InnerBackend>(&baked_render, &as_truth, &device)?.psnr;
             count += 1;
         }
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     let mean = |s: f64| (count > 0).then(|| s / count as f64);
     Ok(BakeReport {
         clip: clip.to_owned(),
@@ -432,5 +405,58 @@ mod tests {
         for (got, want) in r.iter().zip(&rest) {
             assert!((got - want).abs() < 5e-3, "rest {got} vs {want}");
         }
+    }
+
+    /// Every pixel's opacity is shared out among the points composited there, so the weights sum
+    /// to the image's total opacity, and a point behind an opaque one gets nothing.
+    #[test]
+    fn contribution_weights_share_out_the_opacity() {
+        use crate::fit::backend::CpuTrain;
+        use burn::backend::NdArray;
+        use glam::DVec3;
+        use yakumo_core::Camera;
+        let cam = Camera::look_at(
+            "c",
+            (48, 40),
+            (40.0, 40.0),
+            (23.5, 19.5),
+            DVec3::new(0.0, -3.0, 0.0),
+            DVec3::ZERO,
+            DVec3::Z,
+        );
+        let view = ViewF32::from_camera(&cam);
+        let dev = Default::default();
+        // Point 0 in front (density 1), point 1 right behind it, point 2 off to the side.
+        let positions = [[0.0f32, 0.0, 0.0], [0.0, 0.5, 0.0], [0.6, 0.0, 0.2]];
+        let t1 = |v: Vec<f32>| Tensor::<NdArray, 1>::from_data(TensorData::new(v, [3]), &dev);
+        let geometry = PointGeometry {
+            positions: Tensor::from_data(
+                TensorData::new(positions.iter().flatten().copied().collect(), [3, 3]),
+                &dev,
+            ),
+            features: Tensor::zeros([3, 1], &dev),
+            radius: t1(vec![0.2, 0.1, 0.15]),
+            density: t1(vec![1.0, 0.8, 0.6]),
+        };
+        let weights = contribution_weights::<CpuTrain>(&geometry, &view).unwrap();
+        let out = render_points(
+            geometry.positions.clone(),
+            geometry.radius.clone(),
+            geometry.density.clone(),
+            Tensor::ones([3, 1], &dev),
+            &view,
+            TRAIN_K,
+        )
+        .unwrap();
+        let opacity: f32 = to_vec(out.alpha.sum()).unwrap()[0];
+        let total: f32 = weights.iter().sum();
+        assert!(opacity > 5.0, "opacity {opacity}");
+        assert!(
+            (total - opacity).abs() < 1e-3 * opacity,
+            "{total} vs {opacity}"
+        );
+        assert!(weights[0] > 5.0 && weights[2] > 1.0, "{weights:?}");
+        // The hidden point shows only through the front disc's residual transmittance.
+        assert!(weights[1] < 0.05 * weights[0], "{weights:?}");
     }
 }
