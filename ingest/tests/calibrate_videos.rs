@@ -171,9 +171,13 @@ fn charuco_videos_with_distortion() {
             seed: 1,
         },
         Bounds {
+            // Locally 0.14–0.19 % over four runs (the views the detector keeps vary from run to
+            // run), so the 0.2 % target is met but without margin: 2.5 × the worst.
+            focal_rel: 0.0047,
             principal_px: 5.0,
             distortion_px: 1.9,
-            centre_m: 0.006,
+            // Locally 3.0–4.1 mm.
+            centre_m: 0.010,
             rotation_deg: 0.45,
             ..TARGETS
         },

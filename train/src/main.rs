@@ -22,8 +22,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Bake a run into a self-contained `.yk4d` clip.
     Bake(bake::BakeArgs),
-    /// Time each phase of a training iteration (data, geometry, colours, render, loss, backward,
-    /// optimizer) on a backend.
+    /// Time each phase of a training iteration (data, upload, geometry, colours, render, loss,
+    /// backward, optimizer) on a backend.
     Bench(fit::bench::BenchArgs),
 }
 

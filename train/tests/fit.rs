@@ -20,8 +20,8 @@ const SIZE: u32 = 64;
 const FRAMES: u32 = 3;
 /// Least rise of a training view's PSNR over the untrained model's in the tiny run (dB).
 const TRAIN_GAIN_DB: f64 = 2.0;
-/// Most the held-out PSNR may fall below the untrained model's in the tiny run (dB).
-const HELDOUT_LOSS_DB: f64 = 2.0;
+/// Least rise of the held-out PSNR over the untrained model's in the tiny run (dB).
+const HELDOUT_GAIN_DB: f64 = 0.3;
 
 /// `(centre, radius)` of the two spheres at frame `f`.
 fn spheres(f: u32) -> [(DVec3, f64); 2] {
@@ -235,11 +235,12 @@ fn tiny_run_learns_evaluates_and_bakes() {
          the floor is {TRAIN_GAIN_DB} dB",
         final_train - start_train
     );
-    // Three training cameras 40° apart are too few for the held-out view to gain (measured: the
-    // untrained image-based start 16.3 dB, 15.2 dB after 200 iterations); it must not collapse.
+    // Measured: 16.3 dB untrained, 17.3 dB after 50 and 200 iterations (three training cameras
+    // 40° apart carve a hull centimetres off the spheres, which caps what the held-out view gains).
     assert!(
-        final_heldout > start_heldout - HELDOUT_LOSS_DB,
-        "held-out PSNR fell from {start_heldout:.2} to {final_heldout:.2} dB"
+        final_heldout > start_heldout + HELDOUT_GAIN_DB,
+        "held-out PSNR went from {start_heldout:.2} to {final_heldout:.2} dB; it must rise by \
+         {HELDOUT_GAIN_DB} dB"
     );
     assert!(run.join("previews").join("00000200.png").is_file());
     assert_eq!(

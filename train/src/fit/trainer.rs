@@ -46,8 +46,10 @@ pub struct StepStats {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
-    /// Choosing the frame, camera and sources; decoding and uploading their images.
+    /// Choosing the frame, camera and sources; waiting for their images to be decoded.
     Data,
+    /// Uploading those images to the device.
+    Upload,
     /// Grid lookup and the geometry head (radius, density).
     Geometry,
     /// Source sampling, blending and the SH residual.
@@ -64,8 +66,9 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase in order.
-    pub const ALL: [Phase; 7] = [
+    pub const ALL: [Phase; 8] = [
         Phase::Data,
+        Phase::Upload,
         Phase::Geometry,
         Phase::Colours,
         Phase::Render,
@@ -124,13 +127,19 @@ pub fn camera_indices(data: &TrainDataset, names: &[String]) -> anyhow::Result<V
         .collect()
 }
 
-/// Uploads a view's premultiplied colour as `[H·W, 3]`.
+/// Uploads a view's premultiplied colour and its mask as `[H·W, 4]` (the blending sources' table).
 pub fn image_tensor<B: burn::tensor::backend::Backend>(
     view: &ViewImage,
     device: &B::Device,
 ) -> Tensor<B, 2> {
     let n = (view.width * view.height) as usize;
-    Tensor::from_data(TensorData::new(view.rgb.clone(), [n, 3]), device)
+    let rgba: Vec<f32> = view
+        .rgb
+        .chunks_exact(3)
+        .zip(&view.mask)
+        .flat_map(|(c, &m)| [c[0], c[1], c[2], m])
+        .collect();
+    Tensor::from_data(TensorData::new(rgba, [n, 4]), device)
 }
 
 impl<B: TrainBackend> Trainer<B> {
@@ -225,7 +234,7 @@ impl<B: TrainBackend> Trainer<B> {
                 let view = self.view(i, frame)?;
                 Ok(SourceImage {
                     view: ViewF32::from_camera(&self.data.cameras()[i]),
-                    rgb: image_tensor(&view, device),
+                    rgba: image_tensor(&view, device),
                 })
             })
             .collect()
@@ -293,15 +302,26 @@ impl<B: TrainBackend> Trainer<B> {
         let cams = self.data.cameras().to_vec();
 
         let device = self.device.clone();
-        let sources = self.upload_sources::<B>(&pool, frame, &device)?;
+        let source_views = pool
+            .iter()
+            .map(|&i| self.view(i, frame))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let image = self.view(target, frame)?;
+        mark(Phase::Data);
+        let sources: Vec<SourceImage<B>> = pool
+            .iter()
+            .zip(&source_views)
+            .map(|(&i, view)| SourceImage {
+                view: ViewF32::from_camera(&cams[i]),
+                rgba: image_tensor(view, &device),
+            })
+            .collect();
         let (w, h) = (image.width as usize, image.height as usize);
         let target_rgb =
             Tensor::<B, 3>::from_data(TensorData::new(image.rgb.clone(), [h, w, 3]), &device);
         let target_mask =
             Tensor::<B, 2>::from_data(TensorData::new(image.mask.clone(), [h, w]), &device);
-
-        mark(Phase::Data);
+        mark(Phase::Upload);
         let view = ViewF32::from_camera(&cams[target]);
         let geometry = self.model.geometry(&spec, frame);
         mark(Phase::Geometry);

@@ -13,21 +13,26 @@ use crate::model::grid::bilinear;
 use crate::render::{project, view_eye};
 use yakumo_kernels::KnnBackend;
 
-/// Logit added to sources a point does not project into (they get no weight unless no source
-/// sees the point).
-const INVALID_LOGIT: f64 = -1.0e4;
+/// Smallest trust whose logarithm is added to a source's logit: a source that sees background
+/// gets a weight of about e⁻⁶⁹ against one that sees foreground, and when every source sees
+/// background they are back on an equal footing (the blending head decides).
+const TRUST_FLOOR: f64 = 1e-30;
 
-/// A source view on the device: its camera and its premultiplied image `[H·W, 3]`.
+/// A source view on the device: its camera and its image `[H·W, 4]`.
 #[derive(Clone, Debug)]
 pub struct SourceImage<B: Backend> {
     /// The source camera.
     pub view: ViewF32,
-    /// Premultiplied colour, row-major pixels.
-    pub rgb: Tensor<B, 2>,
+    /// Premultiplied colour and mask, row-major pixels.
+    pub rgba: Tensor<B, 2>,
 }
 
-/// Colour of each point sampled bilinearly in `source` (`[N, 3]`) and whether the point projects
-/// inside it (`[N]`, 0 or 1).
+/// Mask coverage below which a source's sample counts as background.
+const MIN_COVERAGE: f64 = 1e-3;
+
+/// Colour of each point sampled bilinearly in `source` (`[N, 3]`, the foreground's colour: the
+/// premultiplied sample divided by the sampled mask) and how much the source can be trusted there
+/// (`[N]`: the sampled mask, 0 where the point projects outside the image or onto background).
 pub fn sample_source<B: KnnBackend>(
     positions: Tensor<B, 2>,
     source: &SourceImage<B>,
@@ -44,14 +49,17 @@ pub fn sample_source<B: KnnBackend>(
         * z.greater_elem(yakumo_core::render_ref::NEAR as f64).float();
     let u = x.div_scalar((w - 1.0).max(1.0));
     let v = y.div_scalar((h - 1.0).max(1.0));
-    let rgb = bilinear(
-        source.rgb.clone(),
+    let rgba = bilinear(
+        source.rgba.clone(),
         u,
         v,
         source.view.width as usize,
         source.view.height as usize,
     );
-    (rgb, inside.detach())
+    let coverage = rgba.clone().narrow(1, 3, 1).clamp(0.0, 1.0);
+    let rgb = rgba.narrow(1, 0, 3) / coverage.clone().clamp_min(MIN_COVERAGE);
+    let trust = inside.detach() * coverage.reshape([n]).detach();
+    (rgb.clamp(0.0, 1.0), trust)
 }
 
 /// Colour of every point seen from `eye`'s view: blended source colours plus the SH residual,
@@ -82,14 +90,12 @@ pub fn blended_colors<B: KnnBackend>(
     let mut logits = Vec::with_capacity(sources.len());
     let mut colors = Vec::with_capacity(sources.len());
     for source in sources {
-        let (rgb, inside) = sample_source(geometry.positions.clone(), source);
+        let (rgb, trust) = sample_source(geometry.positions.clone(), source);
         let input = Tensor::cat(vec![geometry.features.clone(), rgb.clone()], 1);
-        let logit = model.blend.forward(input)
-            + inside
-                .neg()
-                .add_scalar(1.0)
-                .mul_scalar(INVALID_LOGIT)
-                .unsqueeze_dim(1);
+        // Weight ∝ trust · exp(logit): a source that sees background at the point counts for
+        // nothing, unless no source sees foreground there.
+        let logit =
+            model.blend.forward(input) + trust.clamp_min(TRUST_FLOOR).log().unsqueeze_dim(1);
         logits.push(logit);
         colors.push(rgb.unsqueeze_dim::<3>(1));
     }
