@@ -27,7 +27,8 @@ pub struct SourceImage<B: Backend> {
     pub rgba: Tensor<B, 2>,
 }
 
-/// Mask coverage below which a source's sample counts as background.
+/// Floor of the sampled mask when dividing it out of the premultiplied colour (background samples
+/// stay finite: black).
 const MIN_COVERAGE: f64 = 1e-3;
 
 /// Colour of each point sampled bilinearly in `source` (`[N, 3]`, the foreground's colour: the
