@@ -21,13 +21,17 @@ trap 'rm -f cubecl.toml' EXIT
 timeout "${STEP_S:-300}" "$work/bin/yakumo-train" bench "$rig/truth" --points "$rig/truth/points" \
   --n-points "${POINTS:-262144}" --backend "${1:-cuda}" --warmup 1 --iters 2 --json \
   > "$out/profile-bench.json" 2> "$out/profile-bench.log" || true
-# Lines look like "| 1.234ms    | kernel name": total time per name, in milliseconds.
+# Lines look like "| 1.234ms    | KernelBinop | MulOp | CudaRuntime": per kernel (all fields after
+# the duration), the total, the launch count and the slowest launch, in milliseconds.
 awk -F'|' 'NF >= 3 {
-    d = $2; gsub(/ /, "", d); name = $3; sub(/^ +/, "", name); sub(/ +$/, "", name)
+    d = $2; gsub(/ /, "", d)
+    name = $3; for (i = 4; i <= NF; i++) name = name "|" $i
+    gsub(/ +/, " ", name); name = substr(name, 1, 200)
     v = d + 0
     if (d ~ /ns$/) v /= 1e6; else if (d ~ /µs$/ || d ~ /us$/) v /= 1e3;
     else if (d ~ /ms$/) v += 0; else if (d ~ /s$/) v *= 1e3
-    total[substr(name, 1, 160)] += v; count[substr(name, 1, 160)]++
-  } END { for (n in total) printf "%10.2f ms %6d  %s\n", total[n], count[n], n }' "$log" \
-  | sort -rn > "$out/kernels.txt"
+    total[name] += v; count[name]++; if (v > worst[name]) worst[name] = v
+  } END {
+    for (n in total) printf "%10.2f ms %6d launches, slowest %8.3f ms  %s\n", total[n], count[n], worst[n], n
+  }' "$log" | sort -rn > "$out/kernels.txt"
 head -n 30 "$out/kernels.txt"
