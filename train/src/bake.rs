@@ -205,17 +205,24 @@ pub fn bake_frame<B: TrainBackend>(
     let radii = to_vec(geometry.radius.clone())?;
     let densities = to_vec(geometry.density.clone())?;
     let cams = trainer.data.cameras().to_vec();
+    let train = trainer.train.clone();
+    // Every training camera's image once; each camera's blending sources are some of them.
+    let uploaded = trainer.upload_sources::<B::InnerBackend>(&train, frame, &device)?;
     let mut obs = Vec::new();
-    for &cam in &trainer.train.clone() {
+    for &cam in &train {
         let view = ViewF32::from_camera(&cams[cam]);
-        let ids = crate::data::nearest_sources(
-            &cams,
-            &trainer.train,
-            cams[cam].centre(),
-            None,
-            spec.sources,
-        );
-        let sources = trainer.upload_sources::<B::InnerBackend>(&ids, frame, &device)?;
+        let ids =
+            crate::data::nearest_sources(&cams, &train, cams[cam].centre(), None, spec.sources);
+        let sources: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                uploaded[train
+                    .iter()
+                    .position(|t| t == id)
+                    .expect("a training camera")]
+                .clone()
+            })
+            .collect();
         let colors = to_vec(point_colors(&model, &spec, &geometry, &sources, &view))?;
         let weights = contribution_weights::<B>(&geometry, &view)?;
         obs.push(Observation {

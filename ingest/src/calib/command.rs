@@ -19,8 +19,8 @@ use super::views::{CameraViews, View};
 use super::{Intrinsics, intrinsics::MIN_CORNERS};
 use crate::board::Board;
 use crate::board::detect::Detector;
-use crate::media::{DecodeOptions, MediaInfo, VideoDecoder, probe};
-use crate::run::{SyncMethod, find_offsets};
+use crate::media::{DecodeOptions, VideoDecoder, probe};
+use crate::run::{SyncMethod, common_frame_rate, find_offsets};
 
 const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mkv", "mov", "avi", "webm", "m4v", "mts"];
 const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg"];
@@ -190,7 +190,7 @@ fn synchronise(
             SyncMethod::None
         }
     });
-    let fps = common_fps(&infos)?;
+    let fps = common_frame_rate(&infos)?;
     let offsets = find_offsets(&method, &videos, &infos, max_offset_s)
         .with_context(|| format!("--sync {}", method.name()))?;
     let earliest = offsets.seconds.iter().copied().fold(0.0, f64::min);
@@ -205,31 +205,6 @@ fn synchronise(
         confidence: offsets.confidence,
         still_views,
     }))
-}
-
-/// The frame rate all the videos share.
-fn common_fps(infos: &[MediaInfo]) -> Result<f64> {
-    let rate = |i: &MediaInfo| {
-        i.video
-            .as_ref()
-            .and_then(|v| v.fps)
-            .filter(|f| f.is_valid())
-            .map(|f| f.as_f64())
-            .with_context(|| format!("{} has no frame rate", i.path.display()))
-    };
-    let fps = rate(&infos[0])?;
-    for info in &infos[1..] {
-        let other = rate(info)?;
-        if (other - fps).abs() > 1e-3 * fps {
-            bail!(
-                "{} runs at {other:.3} fps but {} at {fps:.3} fps; the board videos must share \
-                 one frame rate",
-                info.path.display(),
-                infos[0].path.display()
-            );
-        }
-    }
-    Ok(fps)
 }
 
 /// Each input is a camera (a video, or a folder of images), or a folder of such inputs.

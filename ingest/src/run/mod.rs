@@ -29,7 +29,7 @@ use tracing::{info, warn};
 use yakumo_core::dataset::DatasetLayout;
 use yakumo_core::manifest::{FrameRange, Manifest, SyncInfo};
 
-use crate::media::{DecodeOptions, MediaError, MediaInfo, VideoDecoder, probe};
+use crate::media::{DecodeOptions, MediaError, MediaInfo, VideoDecoder, VideoStreamInfo, probe};
 
 /// Chosen frames further than this (in frames) from the exact common instant are reported.
 const RESIDUAL_NOTE_FRAMES: f64 = 0.02;
@@ -227,33 +227,69 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
     })
 }
 
+/// The video stream of a probed file, or an error naming it.
+fn video_stream(info: &MediaInfo) -> Result<&VideoStreamInfo, RunError> {
+    info.video.as_ref().ok_or_else(|| {
+        MediaError::NoVideo {
+            path: info.path.clone(),
+            reason: "the file holds no video stream".into(),
+        }
+        .into()
+    })
+}
+
+/// The constant frame rate every video of `infos` shares, or an error naming the video whose
+/// rate is missing, variable or different.
+pub fn common_frame_rate(infos: &[MediaInfo]) -> Result<f64, RunError> {
+    let mut rates = Vec::with_capacity(infos.len());
+    for info in infos {
+        let v = video_stream(info)?;
+        let unusable = |reason: &str| RunError::UnusableRate {
+            path: info.path.clone(),
+            reason: reason.into(),
+        };
+        let fps = v
+            .fps
+            .filter(|f| f.is_valid())
+            .ok_or_else(|| unusable("the frame rate is unknown"))?;
+        if v.variable_frame_rate {
+            return Err(unusable(
+                "the frame rate is variable; re-encode at a constant rate",
+            ));
+        }
+        rates.push(fps.as_f64());
+    }
+    let Some(&fps) = rates.first() else {
+        return Err(RunError::FpsMismatch {
+            details: "no videos".into(),
+        });
+    };
+    if rates.iter().any(|r| (r / fps - 1.0).abs() > FPS_TOLERANCE) {
+        let details = infos
+            .iter()
+            .zip(&rates)
+            .map(|(i, r)| format!("{} {r:.3} fps", i.path.display()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(RunError::FpsMismatch { details });
+    }
+    Ok(fps)
+}
+
 /// Per camera: size and frame count; and the common frame rate.
 #[allow(clippy::type_complexity)]
 fn video_properties(
     videos: &[CameraVideo],
     infos: &[MediaInfo],
 ) -> Result<(Vec<(u32, u32)>, Vec<u64>, f64), RunError> {
+    let fps = common_frame_rate(infos)?;
     let mut sizes = Vec::new();
     let mut counts = Vec::new();
-    let mut rates = Vec::new();
     for (video, info) in videos.iter().zip(infos) {
-        let v = info.video.as_ref().ok_or_else(|| MediaError::NoVideo {
-            path: video.path.clone(),
-            reason: "the file holds no video stream".into(),
-        })?;
-        let unusable = |reason: &str| RunError::UnusableRate {
-            path: video.path.clone(),
-            reason: reason.into(),
-        };
-        let fps = v.fps.ok_or_else(|| unusable("the frame rate is unknown"))?;
-        if v.variable_frame_rate {
-            return Err(unusable(
-                "the frame rate is variable; re-encode at a constant rate",
-            ));
-        }
+        let v = video_stream(info)?;
         if let Some(container_s) = info.duration_seconds {
-            let stream_s = v.frame_count as f64 / fps.as_f64();
-            let tolerance = SHORT_STREAM_TOLERANCE_S.max(2.0 / fps.as_f64());
+            let stream_s = v.frame_count as f64 / fps;
+            let tolerance = SHORT_STREAM_TOLERANCE_S.max(2.0 / fps);
             if v.frame_count_exact && stream_s + tolerance < container_s {
                 return Err(RunError::ShortStream {
                     path: video.path.clone(),
@@ -265,17 +301,6 @@ fn video_properties(
         }
         sizes.push((v.width, v.height));
         counts.push(v.frame_count);
-        rates.push(fps.as_f64());
-    }
-    let fps = rates[0];
-    if rates.iter().any(|r| (r / fps - 1.0).abs() > FPS_TOLERANCE) {
-        let details = videos
-            .iter()
-            .zip(&rates)
-            .map(|(v, r)| format!("{} {r:.3} fps", v.path.display()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        return Err(RunError::FpsMismatch { details });
     }
     Ok((sizes, counts, fps))
 }

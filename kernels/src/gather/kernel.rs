@@ -59,6 +59,13 @@ pub fn gather_backward_kernel(
     }
 }
 
+/// Where element `e = n·channels + c` of the gradient goes: `indices[n]·channels + c`.
+#[cube]
+fn scatter_target(indices: &Array<i32>, e: usize, channels: u32) -> usize {
+    let channels = channels as usize;
+    indices[e / channels] as usize * channels + e % channels
+}
+
 /// One unit per element `(n, c)` of `grad` `[N, channels]`: adds it to `out[indices[n], c]`
 /// (`out` `[M, channels]`, zeroed) with the device's float atomic add (CUDA; Vulkan devices with
 /// `shaderBufferFloat32AtomicAdd`). Under contention (many points in one grid cell) this is far
@@ -75,10 +82,7 @@ pub fn scatter_rows_add_kernel(
     if e >= (num_indices * channels) as usize {
         terminate!();
     }
-    let n = e / channels as usize;
-    let c = e % channels as usize;
-    let at = indices[n] as usize * channels as usize + c;
-    out[at].fetch_add(grad[e]);
+    out[scatter_target(indices, e, channels)].fetch_add(grad[e]);
 }
 
 /// [`scatter_rows_add_kernel`] for devices without float atomic add: a compare-and-swap loop on
@@ -95,9 +99,7 @@ pub fn scatter_rows_cas_kernel(
     if e >= (num_indices * channels) as usize {
         terminate!();
     }
-    let n = e / channels as usize;
-    let c = e % channels as usize;
-    let at = indices[n] as usize * channels as usize + c;
+    let at = scatter_target(indices, e, channels);
     let add = grad[e];
     let mut old = out[at].load();
     loop {

@@ -44,6 +44,47 @@ fn has_float_atomic_add<R: CubeRuntime>(client: &ComputeClient<R>) -> bool {
         .contains(AtomicUsage::Add)
 }
 
+/// `out[indices[n]] += grad[n]` for f32 `grad` `[N, C]` and i32 `indices` `[N]` into a zeroed
+/// `[rows, C]`: by float atomic add (`float_add`, where the device has it) or compare-and-swap.
+fn scatter_rows<R: CubeRuntime>(
+    grad: CubeTensor<R>,
+    indices: CubeTensor<R>,
+    rows: usize,
+    float_add: bool,
+) -> CubeTensor<R> {
+    let (n, channels) = (grad.shape()[0], grad.shape()[1]);
+    let client = grad.client.clone();
+    let out = zeros_client(
+        client.clone(),
+        grad.device.clone(),
+        Shape::new([rows, channels]),
+        DType::F32,
+    );
+    let elements = n * channels;
+    if elements > 0 {
+        let dim = CubeDim::new(&client, elements);
+        let count = calculate_cube_count_elemwise(&client, elements, dim);
+        let launch = if float_add {
+            scatter_rows_add_kernel::launch_unchecked::<R>
+        } else {
+            scatter_rows_cas_kernel::launch_unchecked::<R>
+        };
+        unsafe {
+            launch(
+                &client,
+                count,
+                dim,
+                grad.into_array_arg(),
+                indices.into_array_arg(),
+                out.clone().into_array_arg(),
+                n as u32,
+                channels as u32,
+            );
+        }
+    }
+    out
+}
+
 /// `tensor` in `dtype` (cast only when it differs).
 fn to_dtype<R: CubeRuntime>(tensor: CubeTensor<R>, dtype: DType) -> CubeTensor<R> {
     if tensor.dtype == dtype {
@@ -240,38 +281,8 @@ where
         rows: usize,
     ) -> FloatTensor<Self> {
         let float_dtype = grad.dtype;
-        let grad = prepare(grad);
-        let indices = prepare_ids(indices);
-        let (n, channels) = (grad.shape()[0], grad.shape()[1]);
-        let client = grad.client.clone();
-        let out = zeros_client(
-            client.clone(),
-            grad.device.clone(),
-            Shape::new([rows, channels]),
-            DType::F32,
-        );
-        let elements = n * channels;
-        if elements > 0 {
-            let dim = CubeDim::new(&client, elements);
-            let count = calculate_cube_count_elemwise(&client, elements, dim);
-            let launch = if has_float_atomic_add(&client) {
-                scatter_rows_add_kernel::launch_unchecked::<R>
-            } else {
-                scatter_rows_cas_kernel::launch_unchecked::<R>
-            };
-            unsafe {
-                launch(
-                    &client,
-                    count,
-                    dim,
-                    grad.into_array_arg(),
-                    indices.into_array_arg(),
-                    out.clone().into_array_arg(),
-                    n as u32,
-                    channels as u32,
-                );
-            }
-        }
+        let float_add = has_float_atomic_add(&grad.client);
+        let out = scatter_rows(prepare(grad), prepare_ids(indices), rows, float_add);
         to_dtype(out, float_dtype)
     }
 }
@@ -279,6 +290,51 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Both scatter kernels (float atomic add and the compare-and-swap fallback) sum heavily
+    /// repeated indices like a host loop, whichever one the test device would pick.
+    #[test]
+    fn both_scatter_kernels_sum_repeated_indices() {
+        use burn::backend::Wgpu;
+        use burn::tensor::{Int, Tensor, TensorData, TensorPrimitive};
+        let device = Default::default();
+        let (rows, n, c) = (7usize, 3000usize, 2usize);
+        let indices: Vec<i32> = (0..n).map(|i| ((i * 5 + i / 3) % rows) as i32).collect();
+        let grad: Vec<f32> = (0..n * c).map(|e| ((e % 13) as f32 - 6.0) * 0.25).collect();
+        let mut want = vec![0.0f64; rows * c];
+        for (i, &row) in indices.iter().enumerate() {
+            for j in 0..c {
+                want[row as usize * c + j] += grad[i * c + j] as f64;
+            }
+        }
+        let float_add = {
+            let t = Tensor::<Wgpu, 1>::zeros([1], &device)
+                .into_primitive()
+                .tensor();
+            has_float_atomic_add(&t.client)
+        };
+        for add in [false, float_add] {
+            let g = Tensor::<Wgpu, 2>::from_data(TensorData::new(grad.clone(), [n, c]), &device);
+            let ids =
+                Tensor::<Wgpu, 1, Int>::from_data(TensorData::new(indices.clone(), [n]), &device);
+            let out = scatter_rows(
+                g.into_primitive().tensor(),
+                prepare_ids(ids.into_primitive()),
+                rows,
+                add,
+            );
+            let got: Vec<f32> = Tensor::<Wgpu, 2>::from_primitive(TensorPrimitive::Float(out))
+                .into_data()
+                .to_vec()
+                .unwrap();
+            for (e, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (*g as f64 - w).abs() < 1e-3,
+                    "float add {add}, element {e}: {g} vs {w}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn offsets_are_exclusive_prefix_sums_with_total() {

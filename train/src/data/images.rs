@@ -102,6 +102,17 @@ fn undistort(camera: &Camera, src: &[f32], channels: usize) -> Vec<f32> {
 /// Key of a view: (camera index, frame number).
 type ViewKey = (usize, u32);
 
+/// A self-contained job that decodes the view `key` of `data` (it can run on another thread).
+fn view_loader(
+    data: &TrainDataset,
+    (camera, frame): ViewKey,
+) -> impl FnOnce() -> Result<ViewImage, DataError> + Send + 'static {
+    let cam = data.cameras()[camera].clone();
+    let image = data.dataset.image_path(&cam.name, frame);
+    let mask = data.mask_path(&cam.name, frame);
+    move || load_view(&cam, &image, &mask)
+}
+
 /// A least-recently-used cache of decoded views keyed by (camera index, frame number), with
 /// background decoding: [`ImageCache::prefetch`] starts decoding views on rayon's pool, and
 /// [`ImageCache::get`] waits for a view in flight instead of decoding it again.
@@ -134,14 +145,11 @@ impl ImageCache {
             if self.pending.len() >= self.capacity {
                 return;
             }
-            let (camera, frame) = key;
-            let cam = data.cameras()[camera].clone();
-            let image = data.dataset.image_path(&cam.name, frame);
-            let mask = data.mask_path(&cam.name, frame);
+            let load = view_loader(data, key);
             let (send, receive) = sync_channel(1);
             rayon::spawn(move || {
                 // The receiver is gone only when the cache was dropped: nothing to deliver.
-                let _ = send.send(load_view(&cam, &image, &mask));
+                let _ = send.send(load());
             });
             self.pending.insert(key, receive);
         }
@@ -162,18 +170,10 @@ impl ImageCache {
             return Ok(view);
         }
         let in_flight = self.pending.remove(&key).and_then(|r| r.recv().ok());
-        let view = match in_flight {
+        let view = Arc::new(match in_flight {
             Some(result) => result?,
-            None => {
-                let cam = &data.cameras()[camera];
-                load_view(
-                    cam,
-                    &data.dataset.image_path(&cam.name, frame),
-                    &data.mask_path(&cam.name, frame),
-                )?
-            }
-        };
-        let view = Arc::new(view);
+            None => view_loader(data, key)()?,
+        });
         if self.entries.len() >= self.capacity
             && let Some(old) = self.order.pop_front()
         {

@@ -10,6 +10,7 @@ use burn::tensor::{Tensor, TensorData};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use yakumo_core::Camera;
 use yakumo_core::render_ref::ViewF32;
 use yakumo_kernels::KnnBackend;
 
@@ -133,13 +134,46 @@ pub fn image_tensor<B: burn::tensor::backend::Backend>(
     device: &B::Device,
 ) -> Tensor<B, 2> {
     let n = (view.width * view.height) as usize;
-    let rgba: Vec<f32> = view
-        .rgb
-        .chunks_exact(3)
-        .zip(&view.mask)
-        .flat_map(|(c, &m)| [c[0], c[1], c[2], m])
-        .collect();
-    Tensor::from_data(TensorData::new(rgba, [n, 4]), device)
+    let rgb = Tensor::from_data(TensorData::new(view.rgb.clone(), [n, 3]), device);
+    let mask = Tensor::from_data(TensorData::new(view.mask.clone(), [n, 1]), device);
+    Tensor::cat(vec![rgb, mask], 1)
+}
+
+/// `camera`'s decoded `view` as a blending source on `device`.
+fn source_image<B: burn::tensor::backend::Backend>(
+    camera: &Camera,
+    view: &ViewImage,
+    device: &B::Device,
+) -> SourceImage<B> {
+    SourceImage {
+        view: ViewF32::from_camera(camera),
+        rgba: image_tensor(view, device),
+    }
+}
+
+/// Draws an iteration's frame, target camera and blending sources from `rng`: a random frame and
+/// training camera, and `spec.sources` of the training cameras nearest to it (usually without
+/// the target itself, see [`super::config::FitSettings::exclude_target`]).
+fn draw_pick(run: &RunConfig, cams: &[Camera], train: &[usize], rng: &mut ChaCha8Rng) -> Pick {
+    let spec = &run.spec;
+    let frame = rng.random_range(0..spec.frames);
+    let target = train[rng.random_range(0..train.len())];
+    let exclude = rng.random_bool(run.settings.exclude_target);
+    let mut sources = nearest_sources(
+        cams,
+        train,
+        cams[target].centre(),
+        exclude.then_some(target),
+        spec.sources + 1,
+    );
+    sources.shuffle(rng);
+    sources.truncate(spec.sources);
+    sources.sort_unstable();
+    Pick {
+        frame,
+        target,
+        sources,
+    }
 }
 
 impl<B: TrainBackend> Trainer<B> {
@@ -232,36 +266,9 @@ impl<B: TrainBackend> Trainer<B> {
         ids.iter()
             .map(|&i| {
                 let view = self.view(i, frame)?;
-                Ok(SourceImage {
-                    view: ViewF32::from_camera(&self.data.cameras()[i]),
-                    rgba: image_tensor(&view, device),
-                })
+                Ok(source_image(&self.data.cameras()[i], &view, device))
             })
             .collect()
-    }
-
-    /// Draws an iteration's frame, target camera and blending sources from `rng`.
-    fn pick(&self, rng: &mut ChaCha8Rng) -> Pick {
-        let spec = &self.run.spec;
-        let frame = rng.random_range(0..spec.frames);
-        let target = self.train[rng.random_range(0..self.train.len())];
-        let exclude = rng.random_bool(self.run.settings.exclude_target);
-        let cams = self.data.cameras();
-        let mut sources = nearest_sources(
-            cams,
-            &self.train,
-            cams[target].centre(),
-            exclude.then_some(target),
-            spec.sources + 1,
-        );
-        sources.shuffle(rng);
-        sources.truncate(spec.sources);
-        sources.sort_unstable();
-        Pick {
-            frame,
-            target,
-            sources,
-        }
     }
 
     /// Starts decoding the views `pick` needs in the background.
@@ -287,13 +294,17 @@ impl<B: TrainBackend> Trainer<B> {
     pub fn step_timed(&mut self, mark: &mut dyn FnMut(Phase)) -> anyhow::Result<StepStats> {
         let spec = self.run.spec.clone();
         let settings = self.run.settings.clone();
-        let mut rng = self.rng.clone();
-        let pick = self.pick(&mut rng);
-        self.rng = rng;
+        let pick = draw_pick(&self.run, self.data.cameras(), &self.train, &mut self.rng);
         // Decode this iteration's views in parallel and the next one's while the GPU works (the
         // next pick is the one the advanced generator will make).
         self.prefetch(&pick);
-        self.prefetch(&self.pick(&mut self.rng.clone()));
+        let next = draw_pick(
+            &self.run,
+            self.data.cameras(),
+            &self.train,
+            &mut self.rng.clone(),
+        );
+        self.prefetch(&next);
         let Pick {
             frame,
             target,
@@ -311,10 +322,7 @@ impl<B: TrainBackend> Trainer<B> {
         let sources: Vec<SourceImage<B>> = pool
             .iter()
             .zip(&source_views)
-            .map(|(&i, view)| SourceImage {
-                view: ViewF32::from_camera(&cams[i]),
-                rgba: image_tensor(view, &device),
-            })
+            .map(|(&i, view)| source_image(&cams[i], view, &device))
             .collect();
         let (w, h) = (image.width as usize, image.height as usize);
         let target_rgb =
