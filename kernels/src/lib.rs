@@ -11,7 +11,7 @@ pub mod gather;
 pub mod knn;
 
 pub use composite::{Composite, CompositeError, composite};
-pub use gather::{gather_layers, gather_rows};
+pub use gather::{GradSum, gather_layers, gather_rows};
 pub use knn::{KnnBackend, KnnBuffer, KnnError, KnnOptions, rasterize_knn};
 
 /// burn's wgpu backend without operation fusion (custom kernels run on `CubeBackend` directly).

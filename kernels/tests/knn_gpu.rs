@@ -314,12 +314,12 @@ fn gather_backward_kernel_matches_the_host_scatter() {
     }
 }
 
-/// The row gather's GPU backward (one thread per element, float atomic or compare-and-swap adds)
-/// sums repeated indices like a plain host scatter.
+/// The row gather's GPU backward sums repeated indices like a plain host scatter, both by atomic
+/// adds (float atomic or compare-and-swap) and in index order; the ordered sum repeats bit for bit.
 #[test]
 fn gather_rows_backward_sums_repeated_indices() {
     use burn::tensor::Int;
-    use yakumo_kernels::gather_rows;
+    use yakumo_kernels::{GradSum, gather_rows};
     type Ad = Autodiff<WgpuBackend>;
     let device = WgpuDevice::default();
     let mut rng = ChaCha8Rng::seed_from_u64(5);
@@ -328,29 +328,39 @@ fn gather_rows_backward_sums_repeated_indices() {
     // Heavily repeated indices: ~108 hits per row, so the adds really contend.
     let indices: Vec<i64> = (0..n).map(|_| rng.random_range(0..m as i64)).collect();
     let upstream: Vec<f32> = (0..n * c).map(|_| rng.random_range(-1.0..1.0)).collect();
-    let v =
-        Tensor::<Ad, 2>::from_data(TensorData::new(values.clone(), [m, c]), &device).require_grad();
-    let idx = Tensor::<Ad, 1, Int>::from_data(TensorData::new(indices.clone(), [n]), &device);
-    let gathered = gather_rows(v.clone(), idx);
-    let fwd: Vec<f32> = gathered.clone().into_data().to_vec().unwrap();
-    let g = Tensor::<Ad, 2>::from_data(TensorData::new(upstream.clone(), [n, c]), &device);
-    let grads = (gathered * g).sum().backward();
-    let got: Vec<f32> = v.grad(&grads).unwrap().into_data().to_vec().unwrap();
     let mut expected = vec![0.0f64; m * c];
     for (i, &row) in indices.iter().enumerate() {
         for j in 0..c {
-            assert_eq!(fwd[i * c + j], values[row as usize * c + j]);
             expected[row as usize * c + j] += upstream[i * c + j] as f64;
         }
     }
-    for i in 0..m * c {
-        assert!(
-            (got[i] as f64 - expected[i]).abs() < 1e-3,
-            "row {} channel {}: {} vs {}",
-            i / c,
-            i % c,
-            got[i],
-            expected[i]
-        );
+    let backward = |sum: GradSum| {
+        let v = Tensor::<Ad, 2>::from_data(TensorData::new(values.clone(), [m, c]), &device)
+            .require_grad();
+        let idx = Tensor::<Ad, 1, Int>::from_data(TensorData::new(indices.clone(), [n]), &device);
+        let gathered = gather_rows(v.clone(), idx, sum);
+        let fwd: Vec<f32> = gathered.clone().into_data().to_vec().unwrap();
+        for (i, &row) in indices.iter().enumerate() {
+            for j in 0..c {
+                assert_eq!(fwd[i * c + j], values[row as usize * c + j]);
+            }
+        }
+        let g = Tensor::<Ad, 2>::from_data(TensorData::new(upstream.clone(), [n, c]), &device);
+        let grads = (gathered * g).sum().backward();
+        v.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap()
+    };
+    for sum in [GradSum::Atomic, GradSum::Ordered] {
+        let got = backward(sum);
+        for i in 0..m * c {
+            assert!(
+                (got[i] as f64 - expected[i]).abs() < 1e-3,
+                "{sum:?}: row {} channel {}: {} vs {}",
+                i / c,
+                i % c,
+                got[i],
+                expected[i]
+            );
+        }
     }
+    assert_eq!(backward(GradSum::Ordered), backward(GradSum::Ordered));
 }

@@ -16,6 +16,7 @@ use serde::Serialize;
 use yakumo_core::clip::{ClipHeaderParams, ClipReader, ClipWriter, FramePoints};
 use yakumo_core::render_ref::ViewF32;
 use yakumo_core::sh;
+use yakumo_kernels::GradSum;
 
 use crate::eval::{ViewRender, render_view, to_vec, view_metrics};
 use crate::fit::backend::{BackendChoice, BackendTask, dispatch};
@@ -197,7 +198,7 @@ pub fn bake_frame<B: TrainBackend>(
     let device = trainer.device().clone();
     let model = trainer.inference_model();
     let spec = trainer.run.spec.clone();
-    let geometry = model.geometry(&spec, frame);
+    let geometry = model.geometry(&spec, frame, GradSum::Atomic);
     let positions: Vec<[f32; 3]> = to_vec(geometry.positions.clone())?
         .chunks_exact(3)
         .map(|c| [c[0], c[1], c[2]])

@@ -11,7 +11,9 @@
 //! [`gather_rows`] is the general form (`values.select(0, indices)` for any index list, e.g. the
 //! cells of a feature grid or the pixels of an image); its backward adds each gradient row to its
 //! source row with one GPU thread per element, by float atomic add where the device has it and a
-//! compare-and-swap loop where it does not.
+//! compare-and-swap loop where it does not. Atomic sums come out in whatever order the threads
+//! ran, so their last bits vary from run to run; [`GradSum::Ordered`] sums in index order instead
+//! (burn's generic `select` backward), for bit-identical runs at a large cost in speed.
 
 mod kernel;
 
@@ -44,16 +46,32 @@ pub fn gather_layers<B: KnnBackend>(
     )))
 }
 
+/// How the backward pass of [`gather_rows`] sums the gradient rows that share a source row.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GradSum {
+    /// Atomic adds, one GPU thread per element: fast; the summation order, and so the last bits
+    /// of the result, vary from run to run.
+    #[default]
+    Atomic,
+    /// In index order, one GPU thread per column: bit-identical from run to run, but each
+    /// thread walks every index, which is slow on large gathers.
+    Ordered,
+}
+
 /// Rows `indices` `[N]` (each in `0..M`) of `values` `[M, C]`: `[N, C]`, like
-/// `values.select(0, indices)` but with a backward pass that runs one GPU thread per element.
+/// `values.select(0, indices)`, with its backward pass summed as `sum` says.
 pub fn gather_rows<B: KnnBackend>(
     values: Tensor<B, 2>,
     indices: Tensor<B, 1, Int>,
+    sum: GradSum,
 ) -> Tensor<B, 2> {
-    Tensor::from_primitive(TensorPrimitive::Float(B::gather_rows_primitive(
-        values.into_primitive().tensor(),
-        indices.into_primitive(),
-    )))
+    match sum {
+        GradSum::Ordered => values.select(0, indices),
+        GradSum::Atomic => Tensor::from_primitive(TensorPrimitive::Float(B::gather_rows_primitive(
+            values.into_primitive().tensor(),
+            indices.into_primitive(),
+        ))),
+    }
 }
 
 /// The autodiff node of [`gather_rows`].

@@ -105,6 +105,7 @@ impl BackendTask for BenchTask<'_> {
             lr_scale: 1.0,
             ssim_weight: None,
             mask_weight: None,
+            deterministic: false,
             preview_every: 0,
             checkpoint_minutes: f64::INFINITY,
             stop_after: None,

@@ -78,6 +78,10 @@ pub struct FitArgs {
     /// Weight of the soft-IoU mask loss.
     #[arg(long)]
     pub mask_weight: Option<f64>,
+    /// Sum gradients in a fixed order, so that the same command repeats bit for bit (and a
+    /// resumed run matches an uninterrupted one exactly). Much slower on large grids.
+    #[arg(long)]
+    pub deterministic: bool,
     /// Write a held-out preview and its PSNR every this many iterations (0: never).
     #[arg(long, default_value_t = 1000)]
     pub preview_every: u64,
@@ -185,6 +189,7 @@ pub(crate) fn prepare(args: &FitArgs) -> anyhow::Result<(RunConfig, Vec<Vec<[f32
     if let Some(w) = args.mask_weight {
         settings.mask_weight = w;
     }
+    settings.deterministic = args.deterministic;
     let run = RunConfig {
         dataset: args.dataset.clone(),
         frames: data.frames.clone(),

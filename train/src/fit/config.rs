@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use yakumo_core::fsutil::write_atomic;
 
+use yakumo_kernels::GradSum;
+
 use super::optim::LearningRates;
 use crate::model::ModelSpec;
 
@@ -31,6 +33,9 @@ pub struct FitSettings {
     pub exclude_target: f64,
     /// Decoded images kept in memory.
     pub image_cache: usize,
+    /// Sum gradients in a fixed order, so that a run repeats bit for bit (slower).
+    #[serde(default)]
+    pub deterministic: bool,
 }
 
 impl FitSettings {
@@ -47,6 +52,16 @@ impl FitSettings {
             mask_weight: 2e-3,
             exclude_target: 0.9,
             image_cache: 256,
+            deterministic: false,
+        }
+    }
+
+    /// How the feature grid's gradient is summed under these settings.
+    pub fn grad_sum(&self) -> GradSum {
+        if self.deterministic {
+            GradSum::Ordered
+        } else {
+            GradSum::Atomic
         }
     }
 }

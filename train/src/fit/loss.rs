@@ -81,11 +81,19 @@ pub fn ssim<B: Backend>(a: Tensor<B, 3>, b: Tensor<B, 3>) -> Tensor<B, 1> {
 /// Soft-IoU mask loss `1 − ΣAM / (ΣA + ΣM − ΣAM)` of accumulated opacity `alpha` against the
 /// `mask` (both `[H, W]`); the denominator carries no gradient (as in 4K4D).
 pub fn soft_iou_loss<B: Backend>(alpha: Tensor<B, 2>, mask: Tensor<B, 2>) -> Tensor<B, 1> {
-    let inter = (alpha.clone() * mask.clone()).sum();
-    let union = (alpha.sum() + mask.sum() - inter.clone())
+    let inter = ordered_sum(alpha.clone() * mask.clone());
+    let union = (ordered_sum(alpha) + ordered_sum(mask) - inter.clone())
         .detach()
         .clamp_min(1e-6);
     (inter / union).neg().add_scalar(1.0)
+}
+
+/// Sum of all elements (`[1]`) by a row reduction, which adds in a fixed order: burn's full `sum`
+/// may add per-block partial sums atomically, in whatever order the blocks finish, and the
+/// gradient of [`soft_iou_loss`] depends on the sum's value.
+fn ordered_sum<B: Backend>(t: Tensor<B, 2>) -> Tensor<B, 1> {
+    let n = t.shape().num_elements();
+    t.reshape([1, n]).sum_dim(1).reshape([1])
 }
 
 /// Hard IoU of `alpha > 0.5` against `mask > 0.5` (1 when both are empty).

@@ -331,7 +331,7 @@ impl<B: TrainBackend> Trainer<B> {
             Tensor::<B, 2>::from_data(TensorData::new(image.mask.clone(), [h, w]), &device);
         mark(Phase::Upload);
         let view = ViewF32::from_camera(&cams[target]);
-        let geometry = self.model.geometry(&spec, frame);
+        let geometry = self.model.geometry(&spec, frame, settings.grad_sum());
         mark(Phase::Geometry);
         let colors = point_colors(&self.model, &spec, &geometry, &sources, &view);
         mark(Phase::Colours);

@@ -8,7 +8,7 @@ use burn::tensor::{Tensor, TensorData};
 use rand_chacha::ChaCha8Rng;
 
 use super::host_uniform;
-use yakumo_kernels::{KnnBackend, gather_rows};
+use yakumo_kernels::{GradSum, KnnBackend, gather_rows};
 
 /// The axis pairs of the six planes (0 = x, 1 = y, 2 = z, 3 = t).
 pub const PLANES: [(usize, usize); 6] = [(0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3)];
@@ -114,7 +114,8 @@ impl<B: KnnBackend> FeatureGrid<B> {
     /// Features `[N, levels·features]` of points at normalised coordinates `coords` `[N, 4]`
     /// (x, y, z, t in 0..1; outside values are clamped to the border): per level, the sum over
     /// its six planes of the bilinearly interpolated plane features; the levels concatenated.
-    pub fn lookup(&self, shape: &GridShape, coords: Tensor<B, 2>) -> Tensor<B, 2> {
+    /// `sum` is how the table's gradient is summed.
+    pub fn lookup(&self, shape: &GridShape, coords: Tensor<B, 2>, sum: GradSum) -> Tensor<B, 2> {
         let device = coords.device();
         let n = coords.dims()[0];
         let layout = shape.layout();
@@ -137,7 +138,7 @@ impl<B: KnnBackend> FeatureGrid<B> {
         };
         let stride = row(|p| p.res_a as f32);
         let offset = row(|p| p.offset as f32);
-        let corners = interpolate(self.table.val(), x, y, stride, offset);
+        let corners = interpolate(self.table.val(), x, y, stride, offset, sum);
         let f = shape.features;
         corners
             .reshape([n, shape.levels.len(), PLANES.len(), f])
@@ -149,13 +150,15 @@ impl<B: KnnBackend> FeatureGrid<B> {
 /// Bilinear interpolation in `P` row-major tables stacked in `table` `[M, C]`: point `n` is at
 /// cell coordinates `(x[n, p], y[n, p])` of table `p`, whose rows are `stride[p]` long and which
 /// starts at row `offset[p]` (`x, y` `[N, P]`, within `0..=res − 1`; `stride, offset` `[1, P]`).
-/// Returns `[N, P, C]`. The weights are differentiable in `x` and `y`; the cell choice is not.
+/// Returns `[N, P, C]`. The weights are differentiable in `x` and `y`; the cell choice is not;
+/// `sum` is how the table's gradient is summed.
 pub fn interpolate<B: KnnBackend>(
     table: Tensor<B, 2>,
     x: Tensor<B, 2>,
     y: Tensor<B, 2>,
     stride: Tensor<B, 2>,
     offset: Tensor<B, 2>,
+    sum: GradSum,
 ) -> Tensor<B, 3> {
     let [n, p] = x.dims();
     let c = table.dims()[1];
@@ -191,7 +194,7 @@ pub fn interpolate<B: KnnBackend>(
         2,
     )
     .reshape([n, p, 4, 1]);
-    (gather_rows(table, ids).reshape([n, p, 4, c]) * weights)
+    (gather_rows(table, ids, sum).reshape([n, p, 4, c]) * weights)
         .sum_dim(2)
         .reshape([n, p, c])
 }
@@ -218,6 +221,8 @@ pub fn bilinear<B: KnnBackend>(
         cells(v, res_v),
         Tensor::full([1, 1], res_u as f32, &device),
         Tensor::zeros([1, 1], &device),
+        // Tables looked up this way (source images) take no gradient.
+        GradSum::Atomic,
     )
     .reshape([n, c])
 }
@@ -266,6 +271,7 @@ mod tests {
             .lookup(
                 &shape,
                 Tensor::from_data(TensorData::new(flat, [n, 4]), &device),
+                GradSum::Atomic,
             )
             .into_data()
             .to_vec()

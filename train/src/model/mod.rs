@@ -17,6 +17,7 @@ use burn::tensor::{Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use yakumo_kernels::GradSum;
 
 pub use appearance::{SourceImage, point_colors};
 pub use grid::{FeatureGrid, GridShape};
@@ -210,8 +211,9 @@ impl<B: Backend> Model<B> {
 }
 
 impl<B: yakumo_kernels::KnnBackend> Model<B> {
-    /// Positions, features, radii and densities of frame index `frame`.
-    pub fn geometry(&self, spec: &ModelSpec, frame: usize) -> PointGeometry<B> {
+    /// Positions, features, radii and densities of frame index `frame`; `sum` is how the feature
+    /// grid's gradient is summed.
+    pub fn geometry(&self, spec: &ModelSpec, frame: usize, sum: GradSum) -> PointGeometry<B> {
         let positions = self.positions.frames[frame].val();
         let device = positions.device();
         let n = positions.dims()[0];
@@ -222,7 +224,7 @@ impl<B: yakumo_kernels::KnnBackend> Model<B> {
         let extent = Tensor::<B, 1>::from_floats(extent.as_slice(), &device).reshape([1, 3]);
         let xyz = (positions.clone() - min) / extent;
         let t = Tensor::<B, 2>::full([n, 1], spec.time(frame), &device);
-        let features = self.grid.lookup(&spec.grid, Tensor::cat(vec![xyz, t], 1));
+        let features = self.grid.lookup(&spec.grid, Tensor::cat(vec![xyz, t], 1), sum);
         let out = self.geometry.forward(features.clone());
         let radius = sigmoid(
             out.clone()
@@ -255,7 +257,7 @@ mod tests {
             })
             .collect();
         let model = Model::<NdArray>::new(spec, &[points], seed, &Default::default());
-        model.geometry(spec, 0).radius.into_data().to_vec().unwrap()
+        model.geometry(spec, 0, GradSum::Atomic).radius.into_data().to_vec().unwrap()
     }
 
     #[test]

@@ -8,7 +8,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use yakumo_core::render_ref::{NEAR, ViewF32};
 use yakumo_kernels::{
-    Composite, CompositeError, KnnBackend, KnnError, KnnOptions, composite, rasterize_knn,
+    Composite, CompositeError, GradSum, KnnBackend, KnnError, KnnOptions, composite, rasterize_knn,
 };
 
 /// Layers per pixel during training (4K4D: 15).
@@ -89,7 +89,7 @@ pub fn render_model<B: KnnBackend>(
     sources: &[SourceImage<B>],
     k: usize,
 ) -> Result<Composite<B>, RenderError> {
-    let geometry = model.geometry(spec, frame);
+    let geometry = model.geometry(spec, frame, GradSum::Atomic);
     let colors = point_colors(model, spec, &geometry, sources, view);
     render_points(
         geometry.positions,
