@@ -1,5 +1,6 @@
 //! Frame-by-frame video decoding to packed RGB through decodebin autoplugging, preferring a
-//! hardware decoder when one is installed and works.
+//! hardware decoder when one is installed and works. Frames leave GStreamer as I420 or RGB and
+//! are made packed RGB by [`super::yuv`].
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -10,10 +11,9 @@ use gstreamer::glib;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
-use gstreamer_video::prelude::*;
 
 use super::MediaError;
-use super::{pipeline, probe};
+use super::{pipeline, probe, yuv};
 
 /// Longest wait for the first frame (pipeline preroll).
 const PREROLL_TIMEOUT_S: u64 = 60;
@@ -230,7 +230,9 @@ impl VideoDecoder {
         }
         let convert = pipeline::make("videoconvert")?;
         let scale = pipeline::make("videoscale")?;
-        let mut caps = gst::Caps::builder("video/x-raw").field("format", "RGB");
+        // I420 (what decoders usually produce: no conversion here, RGB is made in `yuv`) or RGB.
+        let mut caps =
+            gst::Caps::builder("video/x-raw").field("format", gst::List::new(yuv::FORMATS));
         if let Some((w, h)) = options.size {
             caps = caps
                 .field("width", w as i32)
@@ -297,13 +299,7 @@ impl VideoDecoder {
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info)
             .map_err(|e| bad(&e.to_string()))?;
         let (width, height) = (info.width(), info.height());
-        let row = width as usize * 3;
-        let stride = frame.plane_stride()[0] as usize;
-        let data = frame.plane_data(0).map_err(|e| bad(&e.to_string()))?;
-        let mut rgb = Vec::with_capacity(row * height as usize);
-        for y in 0..height as usize {
-            rgb.extend_from_slice(&data[y * stride..y * stride + row]);
-        }
+        let rgb = yuv::frame_to_rgb(&frame).map_err(|e| bad(&e))?;
         let pts = buffer
             .pts()
             .map(|t| t.nseconds())

@@ -10,6 +10,7 @@ mod pipeline;
 mod probe;
 mod sync;
 mod throughput;
+mod yuv;
 
 pub use audio::{AudioTrack, decode_audio};
 pub use decode::{DecodeOptions, Frame, VideoDecoder};
