@@ -13,11 +13,12 @@ use yakumo_ingest::synth::{SynthOptions, SynthSummary};
 /// JPEG (quality 95) of an H.264 decode at 320×240 against the JPEG truth: the floor is set
 /// well below what a correct frame gives and well above what a neighbouring frame gives.
 const PSNR_FLOOR_DB: f64 = 30.0;
-/// Mean intersection-over-union floor of the plate-difference masks against the truth masks:
-/// what the method reaches (0.935 measured), below the target of 0.97.
-const IOU_FLOOR: f64 = 0.92;
-/// Floor of the worst image's IoU (0.910 measured; the target is 0.94).
-const IOU_WORST_FLOOR: f64 = 0.89;
+/// Mean intersection-over-union floor of the plate-difference masks against the truth masks at
+/// this small size (0.970 measured; at the rig's default 640×480 the mean is 0.980–0.985, the
+/// issue's target 0.97); outlines are a large part of a 320×240 silhouette.
+const IOU_FLOOR: f64 = 0.955;
+/// Floor of the worst image's IoU (0.952 measured here, 0.972–0.978 at 640×480; target 0.94).
+const IOU_WORST_FLOOR: f64 = 0.935;
 /// How much smaller the fraction of truth surface points on the masks may be at half size than
 /// at full size (thin limbs lose a pixel or two to the re-thresholding).
 const POINTS_ON_MASK_LOSS: f64 = 0.03;

@@ -63,7 +63,9 @@ pub struct Cleanup {
     pub open_radius: u32,
     /// Radius (pixels) of the square closing that bridges cracks.
     pub close_radius: u32,
-    /// Components smaller than this fraction of the largest one are dropped.
+    /// Components smaller than this fraction of the largest one are dropped. The default, 3 %,
+    /// keeps a head or hand that a camouflaged neck or wrist (skin against a brick wall) cut off
+    /// from the body.
     pub keep_fraction: f32,
 }
 
@@ -72,7 +74,7 @@ impl Default for Cleanup {
         Cleanup {
             open_radius: 0,
             close_radius: 2,
-            keep_fraction: 0.2,
+            keep_fraction: 0.03,
         }
     }
 }
@@ -218,14 +220,67 @@ impl MaskMaker for PlateDifference {
             let here = rgb(f, n);
             squared_distance(here, rgb(f, from)) < squared_distance(here, rgb(p, n))
         };
-        Ok(clean_up(
-            &classes,
-            &joins,
-            frame.width(),
-            frame.height(),
-            &self.cleanup,
-        ))
+        let mask = clean_up(&classes, &joins, w, h, &self.cleanup);
+        Ok(to_image(&refine_edges(f, p, &mask, w, h), frame))
     }
+}
+
+/// Radius (pixels) of the square around an edge pixel whose interior subject pixels give the
+/// subject colour there.
+const EDGE_COLOUR_RADIUS: usize = 2;
+/// Least squared RGB distance between the subject colour and the plate's for an edge pixel's
+/// coverage to be judged (below it the mix says nothing).
+const EDGE_MIN_CONTRAST: f32 = 24.0 * 24.0;
+
+/// Re-decides the pixels on both sides of the mask's outline by their coverage: the colour `f` of
+/// such a pixel is taken as a mix `α·s + (1 − α)·p` of the subject colour `s` (the mean of the
+/// interior subject pixels nearby) and the plate's `p`, and the pixel is subject when `α ≥ ½`
+/// (least squares: `α = (f − p)·(s − p) / |s − p|²`). Edge pixels whose colour differs from the
+/// plate at all are otherwise classed as subject, and colour blurred by compression and chroma
+/// subsampling puts the outline about a pixel outside the true one. Pixels without interior
+/// subject pixels nearby (thin parts) or without contrast keep their class.
+fn refine_edges(frame: &[u8], plate: &[u8], m: &[bool], w: usize, h: usize) -> Vec<bool> {
+    let interior = erode(m, w, h, 1);
+    let outline = dilate(m, w, h, 1)
+        .iter()
+        .zip(&interior)
+        .map(|(&near, &inside)| near && !inside)
+        .collect::<Vec<bool>>();
+    let colour = |img: &[u8], i: usize| [0, 1, 2].map(|c| img[3 * i + c] as f32);
+    let r = EDGE_COLOUR_RADIUS;
+    let mut out = m.to_vec();
+    for i in (0..m.len()).filter(|&i| outline[i]) {
+        let (x, y) = (i % w, i / w);
+        let (mut sum, mut n) = ([0.0f32; 3], 0);
+        for ny in y.saturating_sub(r)..=(y + r).min(h - 1) {
+            for nx in x.saturating_sub(r)..=(x + r).min(w - 1) {
+                let j = ny * w + nx;
+                if interior[j] {
+                    let c = colour(frame, j);
+                    (0..3).for_each(|k| sum[k] += c[k]);
+                    n += 1;
+                }
+            }
+        }
+        if n == 0 {
+            continue;
+        }
+        let (f, p) = (colour(frame, i), colour(plate, i));
+        let d = [0, 1, 2].map(|k| sum[k] / n as f32 - p[k]);
+        let contrast: f32 = d.iter().map(|v| v * v).sum();
+        if contrast < EDGE_MIN_CONTRAST {
+            continue;
+        }
+        let alpha = (0..3).map(|k| (f[k] - p[k]) * d[k]).sum::<f32>() / contrast;
+        out[i] = alpha >= 0.5;
+    }
+    out
+}
+
+/// A mask image (255 subject, 0 background) the size of `like` from per-pixel flags.
+fn to_image(m: &[bool], like: &RgbImage) -> GrayImage {
+    let bytes = m.iter().map(|&v| if v { 255 } else { 0 }).collect();
+    GrayImage::from_raw(like.width(), like.height(), bytes).expect("mask buffer matches its size")
 }
 
 /// Keys out a uniformly coloured backdrop: pixels whose chromaticity is near the key colour's
@@ -266,13 +321,9 @@ impl MaskMaker for ChromaKey {
                 }
             })
             .collect();
-        Ok(clean_up(
-            &classes,
-            &|_, _| false,
-            frame.width(),
-            frame.height(),
-            &self.cleanup,
-        ))
+        let (w, h) = (frame.width() as usize, frame.height() as usize);
+        let mask = clean_up(&classes, &|_, _| false, w, h, &self.cleanup);
+        Ok(to_image(&mask, frame))
     }
 }
 
@@ -305,11 +356,10 @@ enum Class {
 fn clean_up(
     classes: &[Class],
     joins: &dyn Fn(usize, usize) -> bool,
-    width: u32,
-    height: u32,
+    w: usize,
+    h: usize,
     cleanup: &Cleanup,
-) -> GrayImage {
-    let (w, h) = (width as usize, height as usize);
+) -> Vec<bool> {
     let (o, c) = (cleanup.open_radius as usize, cleanup.close_radius as usize);
     let grown = grow(classes, joins, w, h);
     let opened = dilate(&erode(&grown, w, h, o), w, h, o);
@@ -321,11 +371,9 @@ fn clean_up(
     };
     let closed = may_flip(erode(&dilate(&opened, w, h, c), w, h, c));
     let closed: Vec<bool> = closed.iter().zip(&opened).map(|(&a, &b)| a || b).collect();
-    let filled = may_flip(fill_holes(closed.clone(), w, h));
+    let filled = may_flip(fill_holes(closed.clone(), classes, w, h));
     let filled: Vec<bool> = filled.iter().zip(&closed).map(|(&a, &b)| a || b).collect();
-    let kept = keep_largest(filled, w, h, cleanup.keep_fraction);
-    let bytes = kept.iter().map(|&m| if m { 255 } else { 0 }).collect();
-    GrayImage::from_raw(width, height, bytes).expect("mask buffer matches its size")
+    keep_largest(filled, w, h, cleanup.keep_fraction)
 }
 
 /// Subject pixels plus the unsure pixels 8-connected to them through unsure pixels that
@@ -393,28 +441,56 @@ fn morph(m: &[bool], w: usize, h: usize, r: usize, all: bool) -> Vec<bool> {
     pass(&pass(m, true), false)
 }
 
-/// Marks as subject every background region that does not touch the image border.
-fn fill_holes(mut m: Vec<bool>, w: usize, h: usize) -> Vec<bool> {
-    let mut outside = vec![false; m.len()];
+/// Marks as subject every background region that does not touch the image border, unless most
+/// of it looks like the background (classes [`Class::Weak`] or [`Class::Background`]): a gap
+/// between the legs or under an arm shows the floor or wall, often in shadow, while a hole that
+/// is really subject is a patch of colour the plate does not explain.
+fn fill_holes(mut m: Vec<bool>, classes: &[Class], w: usize, h: usize) -> Vec<bool> {
+    // 0: not yet reached, 1: subject, 2: background reached from the border.
+    let mut seen = vec![0u8; m.len()];
     let mut queue = VecDeque::new();
-    for y in 0..h {
-        for x in 0..w {
-            if (x == 0 || y == 0 || x == w - 1 || y == h - 1) && !m[y * w + x] {
-                outside[y * w + x] = true;
-                queue.push_back(y * w + x);
-            }
+    for (i, &v) in m.iter().enumerate() {
+        let (x, y) = (i % w, i / w);
+        if v {
+            seen[i] = 1;
+        } else if x == 0 || y == 0 || x == w - 1 || y == h - 1 {
+            seen[i] = 2;
+            queue.push_back(i);
         }
     }
     while let Some(i) = queue.pop_front() {
         for n in neighbours(i, w, h) {
-            if !m[n] && !outside[n] {
-                outside[n] = true;
+            if seen[n] == 0 {
+                seen[n] = 2;
                 queue.push_back(n);
             }
         }
     }
-    for (v, out) in m.iter_mut().zip(&outside) {
-        *v = !out;
+    // Every remaining region is a hole: fill it unless it mostly looks like background.
+    for start in 0..m.len() {
+        if seen[start] != 0 {
+            continue;
+        }
+        seen[start] = 3;
+        let mut hole = vec![start];
+        let mut next = 0;
+        while next < hole.len() {
+            let i = hole[next];
+            next += 1;
+            for n in neighbours(i, w, h) {
+                if seen[n] == 0 {
+                    seen[n] = 3;
+                    hole.push(n);
+                }
+            }
+        }
+        let background_like = hole
+            .iter()
+            .filter(|&&i| matches!(classes[i], Class::Weak | Class::Background))
+            .count();
+        if 2 * background_like < hole.len() {
+            hole.iter().for_each(|&i| m[i] = true);
+        }
     }
     m
 }
@@ -513,6 +589,72 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A 20×16 red block on a grey plate whose outline pixels are mixes of red and grey.
+    fn blended_block(coverage: f32) -> (RgbImage, RgbImage) {
+        let plate = RgbImage::from_pixel(40, 30, image::Rgb([120, 120, 120]));
+        let mix = |a: f32| image::Rgb([0, 1, 2].map(|c| {
+            let (red, grey) = ([220.0, 40.0, 40.0][c], 120.0);
+            (a * red + (1.0 - a) * grey) as u8
+        }));
+        let mut frame = plate.clone();
+        for y in 7..23 {
+            for x in 10..30 {
+                let outline = x == 10 || x == 29 || y == 7 || y == 22;
+                frame.put_pixel(x, y, mix(if outline { coverage } else { 1.0 }));
+            }
+        }
+        (plate, frame)
+    }
+
+    #[test]
+    fn outline_pixels_are_subject_when_mostly_covered() {
+        for (coverage, outline_is_subject) in [(0.3, false), (0.7, true)] {
+            let (plate, frame) = blended_block(coverage);
+            let mask = PlateDifference::new(plate, PlateThresholds::default(), Cleanup::default())
+                .mask(&frame)
+                .unwrap();
+            for y in 0..30 {
+                for x in 0..40 {
+                    let inner = (11..29).contains(&x) && (8..22).contains(&y);
+                    let outline = !inner && (10..30).contains(&x) && (7..23).contains(&y);
+                    let want = inner || (outline && outline_is_subject);
+                    assert_eq!(
+                        mask.get_pixel(x, y).0[0] == 255,
+                        want,
+                        "coverage {coverage}, pixel ({x}, {y})"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_shadowed_gap_inside_the_subject_is_not_filled() {
+        // A red ring whose inside shows the plate in shadow (darker, same colour), as the floor
+        // between the legs does.
+        let plate = RgbImage::from_fn(40, 30, |x, y| {
+            image::Rgb([150 + (x % 5) as u8 * 6, 130 + (y % 3) as u8 * 9, 110])
+        });
+        let mut frame = plate.clone();
+        for y in 5..25 {
+            for x in 10..30 {
+                let inside = (16..24).contains(&x) && (11..19).contains(&y);
+                let p = plate.get_pixel(x, y).0;
+                let shade = p.map(|v| (v as f32 * 0.75) as u8);
+                frame.put_pixel(x, y, image::Rgb(if inside { shade } else { [200, 40, 40] }));
+            }
+        }
+        let mask = PlateDifference::new(plate, PlateThresholds::default(), Cleanup::default())
+            .mask(&frame)
+            .unwrap();
+        let inside_subject = (17..23)
+            .flat_map(|x| (12..18).map(move |y| (x, y)))
+            .filter(|&(x, y)| mask.get_pixel(x, y).0[0] == 255)
+            .count();
+        assert_eq!(inside_subject, 0);
+        assert_eq!(mask.get_pixel(12, 7).0[0], 255);
     }
 
     #[test]
