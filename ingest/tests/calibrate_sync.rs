@@ -15,7 +15,6 @@ mod common;
 const OFFSETS_MS: [f64; 8] = [0.0, 21.0, -13.0, 35.0, 8.0, -30.0, 17.0, -5.0];
 
 #[test]
-#[ignore = "needs a board tour that holds its poses (commit fed0c5c, reverted: at 120 frames it left too few poses for calibrate_videos' accuracy); passes with it"]
 fn charuco_videos_of_an_unsynchronised_rig() {
     let dir = tempfile::tempdir().unwrap();
     let opts = SynthOptions {
@@ -27,6 +26,8 @@ fn charuco_videos_of_an_unsynchronised_rig() {
         offsets_ms: Some(OFFSETS_MS.to_vec()),
         board: BoardChoice::Charuco,
         calib_frames: 240,
+        // Held poses, as a person holds a board: what calibrating without sync relies on.
+        board_hold_s: Some(0.3),
         points: 1000,
         progress: false,
         ..SynthOptions::new(dir.path())

@@ -42,6 +42,12 @@ pub struct SynthArgs {
     /// Number of frames in each calibration video.
     #[arg(long, default_value_t = 60)]
     calib_frames: usize,
+    /// Hold the calibration board still this many seconds at each key pose (then 0.2 s to the
+    /// next), as a person does: needed to calibrate a rig without sync (`calibrate --sync`),
+    /// whose cameras see a moving board at different instants. Default: always moving, a key
+    /// pose every 2 frames, which packs many poses into a short video.
+    #[arg(long, value_name = "SECONDS")]
+    board_hold: Option<f64>,
     /// Ground-truth surface points sampled per frame (truth/points and truth/clip.yk4d).
     #[arg(long, default_value_t = 200_000)]
     points: usize,
@@ -71,6 +77,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
         distortion: args.distortion,
         board: args.board,
         calib_frames: args.calib_frames,
+        board_hold_s: args.board_hold,
         points: args.points,
         truth_only: args.truth_only,
         progress: true,

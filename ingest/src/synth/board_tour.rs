@@ -10,8 +10,11 @@
 //! as a chessboard; a ChArUco board may leave it partly, which covers the image corners), then
 //! rolled in its plane and tilted by 10–45° about a random axis (what the intrinsics and the
 //! lens distortion need). Between key poses the board moves smoothly (eased linear motion and
-//! slerp), stopping briefly at each key. Key poses come one every [`FRAMES_PER_KEY`] frames, so
-//! a short sequence still holds a whole calibration session; everything is drawn from the seed.
+//! slerp). At the default [`Pace::Sweep`] key poses come one every [`FRAMES_PER_KEY`] frames, so
+//! a short sequence still holds a whole calibration session; [`Pace::Hold`] holds the board still
+//! at each key pose, as a real person does, which calibrating an unsynchronised rig relies on
+//! (views of a still board are the same whatever each camera's time offset). Everything is drawn
+//! from the seed.
 
 use glam::{DAffine3, DMat3, DQuat, DVec2, DVec3};
 use rand::{Rng, SeedableRng};
@@ -19,8 +22,22 @@ use rand_chacha::ChaCha8Rng;
 use std::f64::consts::{PI, TAU};
 use yakumo_core::Camera;
 
-/// Video frames between two key poses.
+/// Video frames between two key poses at [`Pace::Sweep`].
 pub const FRAMES_PER_KEY: usize = 2;
+
+/// How the board goes from one key pose to the next.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Pace {
+    /// Always moving, a key pose every [`FRAMES_PER_KEY`] frames.
+    Sweep,
+    /// Held still at each key pose for `hold` seconds, then moved to the next in `travel` seconds.
+    Hold {
+        /// Seconds held still.
+        hold: f64,
+        /// Seconds of moving.
+        travel: f64,
+    },
+}
 /// Smallest share of the image's shorter side that the board's longer side covers.
 const MIN_FILL: f64 = 0.3;
 /// Largest share when the board may leave the image in part (ChArUco).
@@ -42,8 +59,10 @@ const REACH: f64 = 0.8;
 pub struct BoardTour {
     /// Board rotation and world position of the board's grid centre at each key pose.
     keys: Vec<(DQuat, DVec3)>,
-    /// Seconds between key poses.
-    key_interval: f64,
+    /// Seconds the board stays at a key pose before it moves on.
+    hold: f64,
+    /// Seconds it takes to move to the next key pose.
+    travel: f64,
     /// Board point (metres) that the key positions place.
     centre: DVec2,
 }
@@ -61,16 +80,20 @@ pub struct TourBoard {
 
 impl BoardTour {
     /// The tour for `frames` frames at `fps` in front of `cameras` (on a ring around the
-    /// vertical axis), drawn from `seed`.
+    /// vertical axis) at `pace`, drawn from `seed`.
     pub fn new(
         cameras: &[Camera],
         board: TourBoard,
-        frames: usize,
-        fps: f64,
+        (frames, fps): (usize, f64),
+        pace: Pace,
         seed: u64,
     ) -> BoardTour {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xB0A2_D70E);
-        let count = frames.div_ceil(FRAMES_PER_KEY) + 1;
+        let (hold, travel) = match pace {
+            Pace::Sweep => (0.0, FRAMES_PER_KEY as f64 / fps),
+            Pace::Hold { hold, travel } => (hold.max(0.0), travel.max(1e-3)),
+        };
+        let count = (frames as f64 / fps / (hold + travel)).ceil() as usize + 1;
         let ring = Ring::new(cameras);
         let mut regions = vec![Regions::new(&mut rng); cameras.len()];
         let keys = (0..count)
@@ -85,17 +108,21 @@ impl BoardTour {
             .collect();
         BoardTour {
             keys,
-            key_interval: FRAMES_PER_KEY as f64 / fps,
+            hold,
+            travel,
             centre: board.size / 2.0,
         }
     }
 
-    /// The board→world transform at scene time `t` (seconds from the sequence's start).
+    /// The board→world transform at scene time `t` (seconds from the sequence's start): at key
+    /// pose `i` from `i · (hold + travel)` for `hold` seconds, then moving to key `i + 1`.
     pub fn pose(&self, t: f64) -> DAffine3 {
         let last = self.keys.len() - 1;
-        let s = (t / self.key_interval).clamp(0.0, last as f64);
+        let interval = self.hold + self.travel;
+        let s = (t / interval).clamp(0.0, last as f64);
         let i = (s.floor() as usize).min(last.saturating_sub(1));
-        let f = (s - i as f64).clamp(0.0, 1.0);
+        let into_move = (s - i as f64) * interval - self.hold;
+        let f = (into_move / self.travel).clamp(0.0, 1.0);
         let ease = f * f * (3.0 - 2.0 * f);
         let (qa, pa) = self.keys[i];
         let (qb, pb) = self.keys[(i + 1).min(last)];
@@ -294,7 +321,7 @@ mod tests {
             (60, 300, 5),
         ] {
             let cams = rig::cameras(count, (640, 480), seed, false);
-            let tour = BoardTour::new(&cams, A1, frames, 30.0, seed);
+            let tour = BoardTour::new(&cams, A1, (frames, 30.0), Pace::Sweep, seed);
             let poses: Vec<DAffine3> = (0..frames).map(|j| tour.pose(j as f64 / 30.0)).collect();
             for (c, cam) in cams.iter().enumerate() {
                 let seen: Vec<usize> = (0..frames)
@@ -324,7 +351,7 @@ mod tests {
     #[test]
     fn board_stays_where_a_person_can_hold_it_and_moves_continuously() {
         let cams = rig::cameras(6, (320, 240), 9, true);
-        let tour = BoardTour::new(&cams, A1, 50, 30.0, 9);
+        let tour = BoardTour::new(&cams, A1, (50, 30.0), Pace::Sweep, 9);
         let centre = |t: f64| tour.pose(t).transform_point3((A1.size / 2.0).extend(0.0));
         for j in 0..=250 {
             let t = j as f64 / 150.0;
@@ -337,11 +364,32 @@ mod tests {
     }
 
     #[test]
+    fn a_holding_tour_keeps_the_board_still_then_moves_it() {
+        let cams = rig::cameras(4, (640, 480), 3, false);
+        let pace = Pace::Hold {
+            hold: 0.3,
+            travel: 0.2,
+        };
+        let tour = BoardTour::new(&cams, A1, (60, 30.0), pace, 3);
+        for key in 0..3 {
+            let start = key as f64 * 0.5;
+            let held = tour.pose(start);
+            // Still for the whole hold...
+            for t in [0.05, 0.15, 0.29] {
+                assert_eq!(tour.pose(start + t), held, "key {key} at +{t} s");
+            }
+            // ...then on its way to the next key pose, arriving there at the next hold.
+            assert_ne!(tour.pose(start + 0.4), held);
+            assert_eq!(tour.pose(start + 0.5), tour.pose(start + 0.55));
+        }
+    }
+
+    #[test]
     fn same_seed_same_tour() {
         let cams = rig::cameras(4, (640, 480), 1, false);
-        let a = BoardTour::new(&cams, A1, 30, 30.0, 7);
-        let b = BoardTour::new(&cams, A1, 30, 30.0, 7);
-        let c = BoardTour::new(&cams, A1, 30, 30.0, 8);
+        let a = BoardTour::new(&cams, A1, (30, 30.0), Pace::Sweep, 7);
+        let b = BoardTour::new(&cams, A1, (30, 30.0), Pace::Sweep, 7);
+        let c = BoardTour::new(&cams, A1, (30, 30.0), Pace::Sweep, 8);
         assert_eq!(a.pose(0.4), b.pose(0.4));
         assert_ne!(a.pose(0.4), c.pose(0.4));
     }

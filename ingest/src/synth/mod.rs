@@ -74,6 +74,9 @@ pub struct SynthOptions {
     pub board: BoardChoice,
     /// Frames in each calibration video.
     pub calib_frames: usize,
+    /// Seconds the calibration board is held still at each key pose (then 0.2 s of moving to
+    /// the next); `None` keeps it moving, a key pose every 2 frames (many poses in a short video).
+    pub board_hold_s: Option<f64>,
     /// Surface points per truth frame.
     pub points: usize,
     /// Write only `truth/` (no videos, plates or calibration videos).
@@ -81,6 +84,9 @@ pub struct SynthOptions {
     /// Show progress bars on a terminal.
     pub progress: bool,
 }
+
+/// Seconds the calibration board takes between key poses when it is held at each.
+const BOARD_TRAVEL_S: f64 = 0.2;
 
 impl SynthOptions {
     /// The defaults of the command line for output directory `out`.
@@ -97,9 +103,21 @@ impl SynthOptions {
             distortion: false,
             board: BoardChoice::Charuco,
             calib_frames: 60,
+            board_hold_s: None,
             points: 200_000,
             truth_only: false,
             progress: true,
+        }
+    }
+
+    /// How the calibration board moves between key poses.
+    fn board_pace(&self) -> board_tour::Pace {
+        match self.board_hold_s {
+            Some(hold) => board_tour::Pace::Hold {
+                hold,
+                travel: BOARD_TRAVEL_S,
+            },
+            None => board_tour::Pace::Sweep,
         }
     }
 
@@ -111,6 +129,11 @@ impl SynthOptions {
         }
         if self.frames == 0 || self.calib_frames == 0 {
             return bad("--frames and --calib-frames must be at least 1".into());
+        }
+        if let Some(hold) = self.board_hold_s
+            && !(0.0..=60.0).contains(&hold)
+        {
+            return bad(format!("--board-hold must be 0..=60 seconds, got {hold}"));
         }
         if self.width < 16
             || self.height < 16
@@ -515,8 +538,8 @@ fn calibration_videos(stage: &Stage<'_>) -> Result<Vec<PathBuf>, SynthError> {
             square: art.board.square(),
             whole: matches!(art.board.kind, crate::board::BoardKind::Chessboard { .. }),
         },
-        opts.calib_frames,
-        stage.timeline.fps,
+        (opts.calib_frames, stage.timeline.fps),
+        opts.board_pace(),
         opts.seed,
     );
     // The same rig session: cameras start with the same offsets, and a clap sounds half-way.
