@@ -302,14 +302,19 @@ fn gather_backward_kernel_matches_the_host_scatter() {
         }
     }
     assert!(used > 500, "only {used} filled layers");
-    for i in 0..n * c {
+    assert_rows_close(&got, &expected, c, 1e-4, "point");
+}
+
+/// Asserts that every element of the `[_, c]` rows `got` is within `tolerance` of `expected`,
+/// naming the row (`what` and its index) and the channel of the first that is not.
+fn assert_rows_close(got: &[f32], expected: &[f64], c: usize, tolerance: f64, what: &str) {
+    assert_eq!(got.len(), expected.len());
+    for (i, (&g, &e)) in got.iter().zip(expected).enumerate() {
         assert!(
-            (got[i] as f64 - expected[i]).abs() < 1e-4,
-            "point {} channel {}: {} vs {}",
+            (g as f64 - e).abs() < tolerance,
+            "{what} {} channel {}: {g} vs {e}",
             i / c,
-            i % c,
-            got[i],
-            expected[i]
+            i % c
         );
     }
 }
@@ -350,17 +355,7 @@ fn gather_rows_backward_sums_repeated_indices() {
         v.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap()
     };
     for sum in [GradSum::Atomic, GradSum::Ordered] {
-        let got = backward(sum);
-        for i in 0..m * c {
-            assert!(
-                (got[i] as f64 - expected[i]).abs() < 1e-3,
-                "{sum:?}: row {} channel {}: {} vs {}",
-                i / c,
-                i % c,
-                got[i],
-                expected[i]
-            );
-        }
+        assert_rows_close(&backward(sum), &expected, c, 1e-3, &format!("{sum:?}: row"));
     }
     assert_eq!(backward(GradSum::Ordered), backward(GradSum::Ordered));
 }
