@@ -1,17 +1,21 @@
-//! Decoded frames to packed RGB. Most cameras record 8-bit 4:2:0, which software decoders output
-//! as I420 and hardware decoders as NV12: those frames are converted here with SIMD (yuvutils-rs),
-//! honouring the stream's colour matrix and range, several times faster than GStreamer's
-//! `videoconvert`. Other formats (4:2:2, 4:4:4, 10-bit) reach the appsink as RGB, converted by
-//! `videoconvert` in one step.
+//! Decoded frames to packed RGB. Decoders output YUV: planar I420 (software H.264/HEVC, 8-bit
+//! 4:2:0, what most cameras record), NV12 (hardware decoders), 8-bit 4:2:2 and 4:4:4. These are
+//! converted here with SIMD (yuvutils-rs), honouring the stream's colour matrix and range, several
+//! times faster than GStreamer's `videoconvert`, which is left for the other formats (it converts
+//! those straight to RGB). 10-bit sources stay with `videoconvert`: yuvutils-rs 0.8's 10-bit to
+//! 8-bit conversions clamp to 1023 instead of 255, so a value just above white wraps to black.
 
 use gstreamer as gst;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
-use gstreamer_video::{VideoColorMatrix, VideoColorRange};
+use gstreamer_video::{VideoColorMatrix, VideoColorRange, VideoFormat};
 use yuvutils_rs::{
     YuvBiPlanarImage, YuvConversionMode, YuvPlanarImage, YuvRange, YuvStandardMatrix,
-    yuv_nv12_to_rgb, yuv420_to_rgb,
+    yuv_nv12_to_rgb, yuv420_to_rgb, yuv422_to_rgb, yuv444_to_rgb,
 };
+
+/// A decoded frame as GStreamer maps it.
+type FrameRef<'a> = gst_video::VideoFrameRef<&'a gst::BufferRef>;
 
 /// The YUV → RGB matrix of `colorimetry`; an unknown matrix is BT.709 for HD (≥ 720 lines) and
 /// BT.601 below, as GStreamer assumes.
@@ -36,60 +40,84 @@ fn range(colorimetry: &gst_video::VideoColorimetry) -> YuvRange {
     }
 }
 
-/// The formats the decode pipeline's appsink accepts, preferred first.
-pub(crate) const FORMATS: [&str; 3] = ["I420", "NV12", "RGB"];
+/// The formats the decode pipeline's appsink accepts, preferred first: the YUV layouts
+/// decoders produce, which [`frame_to_rgb`] converts, then RGB for everything else.
+pub(crate) const FORMATS: [&str; 5] = ["I420", "NV12", "Y42B", "Y444", "RGB"];
 
-/// Packed RGB (`width·height·3` bytes, rows without padding) of an I420 or RGB `frame`.
-pub(crate) fn frame_to_rgb(
-    frame: &gst_video::VideoFrameRef<&gst::BufferRef>,
-) -> Result<Vec<u8>, String> {
+/// Plane `i` of `frame` and its stride in bytes.
+fn plane<'a>(frame: &'a FrameRef<'_>, i: u32) -> Result<(&'a [u8], u32), String> {
+    let data = frame.plane_data(i).map_err(|e| e.to_string())?;
+    Ok((data, frame.plane_stride()[i as usize] as u32))
+}
+
+/// The three planes of a planar YUV `frame`.
+fn planar<'a>(frame: &'a FrameRef<'_>) -> Result<YuvPlanarImage<'a, u8>, String> {
+    let ((y_plane, y_stride), (u_plane, u_stride), (v_plane, v_stride)) =
+        (plane(frame, 0)?, plane(frame, 1)?, plane(frame, 2)?);
+    Ok(YuvPlanarImage {
+        y_plane,
+        y_stride,
+        u_plane,
+        u_stride,
+        v_plane,
+        v_stride,
+        width: frame.width(),
+        height: frame.height(),
+    })
+}
+
+/// The luma and interleaved 4:2:0 chroma planes of an NV12 `frame`, given to `convert`.
+/// yuvutils-rs 0.8 takes the chroma plane only without row padding, so a padded one is repacked
+/// first.
+fn bi_planar<E>(
+    frame: &FrameRef<'_>,
+    convert: impl FnOnce(&YuvBiPlanarImage<u8>) -> Result<(), E>,
+) -> Result<Result<(), E>, String> {
+    let ((y_plane, y_stride), (uv, uv_stride)) = (plane(frame, 0)?, plane(frame, 1)?);
+    let uv_row = frame.width().div_ceil(2) as usize * 2;
+    let tight: Vec<u8>;
+    let uv_plane = if uv_stride as usize == uv_row {
+        uv
+    } else {
+        tight = uv
+            .chunks(uv_stride as usize)
+            .flat_map(|r| &r[..uv_row])
+            .copied()
+            .collect();
+        &tight
+    };
+    Ok(convert(&YuvBiPlanarImage {
+        y_plane,
+        y_stride,
+        uv_plane,
+        uv_stride: uv_row as u32,
+        width: frame.width(),
+        height: frame.height(),
+    }))
+}
+
+/// Packed RGB (`width·height·3` bytes, rows without padding) of `frame`, in one of [`FORMATS`].
+pub(crate) fn frame_to_rgb(frame: &FrameRef<'_>) -> Result<Vec<u8>, String> {
     let (width, height) = (frame.width(), frame.height());
-    let plane = |i: u32| frame.plane_data(i).map_err(|e| e.to_string());
-    let strides = frame.plane_stride();
     let colorimetry = frame.info().colorimetry();
     let (range, matrix) = (range(&colorimetry), matrix(&colorimetry, height));
+    let mode = YuvConversionMode::Balanced;
     let row = width as usize * 3;
     let mut rgb = vec![0u8; row * height as usize];
+    let out = &mut rgb;
+    let stride = row as u32;
     let converted = match frame.format() {
-        gst_video::VideoFormat::I420 => {
-            let image = YuvPlanarImage {
-                y_plane: plane(0)?,
-                y_stride: strides[0] as u32,
-                u_plane: plane(1)?,
-                u_stride: strides[1] as u32,
-                v_plane: plane(2)?,
-                v_stride: strides[2] as u32,
-                width,
-                height,
-            };
-            yuv420_to_rgb(&image, &mut rgb, row as u32, range, matrix)
-        }
-        gst_video::VideoFormat::Nv12 => {
-            // yuvutils-rs 0.8 takes the interleaved chroma plane only without row padding.
-            let (uv, uv_stride) = (plane(1)?, strides[1] as usize);
-            let uv_row = width.div_ceil(2) as usize * 2;
-            let tight: Vec<u8>;
-            let uv_plane = if uv_stride == uv_row {
-                uv
-            } else {
-                tight = uv.chunks(uv_stride).flat_map(|r| &r[..uv_row]).copied().collect();
-                &tight
-            };
-            let image = YuvBiPlanarImage {
-                y_plane: plane(0)?,
-                y_stride: strides[0] as u32,
-                uv_plane,
-                uv_stride: uv_row as u32,
-                width,
-                height,
-            };
-            let mode = YuvConversionMode::Balanced;
-            yuv_nv12_to_rgb(&image, &mut rgb, row as u32, range, matrix, mode)
-        }
-        gst_video::VideoFormat::Rgb => {
-            let (data, stride) = (plane(0)?, strides[0] as usize);
-            for (y, out) in rgb.chunks_exact_mut(row).enumerate() {
-                out.copy_from_slice(&data[y * stride..y * stride + row]);
+        VideoFormat::I420 => yuv420_to_rgb(&planar(frame)?, out, stride, range, matrix),
+        VideoFormat::Y42b => yuv422_to_rgb(&planar(frame)?, out, stride, range, matrix),
+        VideoFormat::Y444 => yuv444_to_rgb(&planar(frame)?, out, stride, range, matrix),
+        VideoFormat::Nv12 => bi_planar(frame, |image| {
+            yuv_nv12_to_rgb(image, out, stride, range, matrix, mode)
+        })?,
+        VideoFormat::Rgb => {
+            let (data, data_stride) = plane(frame, 0)?;
+            for (y, out_row) in out.chunks_exact_mut(row).enumerate() {
+                let start = y * data_stride as usize;
+                out_row.copy_from_slice(&data[start..start + row]);
             }
             Ok(())
         }
@@ -103,63 +131,66 @@ pub(crate) fn frame_to_rgb(
 mod tests {
     use super::*;
 
+    /// Fills `data` with `values` repeated.
+    fn fill(data: &mut [u8], values: &[u8]) {
+        for (k, s) in data.iter_mut().enumerate() {
+            *s = values[k % values.len()];
+        }
+    }
+
     /// A `w`×`h` frame of `format` filled with one limited-range BT.601 colour (given as Y, Cb,
     /// Cr; RGB frames get the colour's RGB).
-    fn solid(
-        format: gst_video::VideoFormat,
-        w: u32,
-        h: u32,
-        yuv: [u8; 3],
-        rgb: [u8; 3],
-    ) -> (gst::Buffer, gst_video::VideoInfo) {
+    fn solid(format: VideoFormat, w: u32, h: u32, yuv: [u8; 3], rgb: [u8; 3]) -> gst::Buffer {
         let info = gst_video::VideoInfo::builder(format, w, h)
             .colorimetry(&"bt601".parse().unwrap())
             .build()
             .unwrap();
         let mut buffer = gst::Buffer::with_size(info.size()).unwrap();
-        {
-            let b = buffer.get_mut().unwrap();
-            let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(b, &info).unwrap();
-            match format {
-                gst_video::VideoFormat::I420 => {
-                    for (p, value) in yuv.iter().enumerate() {
-                        frame.plane_data_mut(p as u32).unwrap().fill(*value);
-                    }
+        let b = buffer.get_mut().unwrap();
+        let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(b, &info).unwrap();
+        match format {
+            VideoFormat::Rgb => {
+                let stride = frame.plane_stride()[0] as usize;
+                for row in frame.plane_data_mut(0).unwrap().chunks_mut(stride) {
+                    fill(&mut row[..w as usize * 3], &rgb);
                 }
-                gst_video::VideoFormat::Nv12 => {
-                    frame.plane_data_mut(0).unwrap().fill(yuv[0]);
-                    for pair in frame.plane_data_mut(1).unwrap().chunks_exact_mut(2) {
-                        pair.copy_from_slice(&yuv[1..]);
-                    }
-                }
-                _ => {
-                    let stride = frame.plane_stride()[0] as usize;
-                    for row in frame.plane_data_mut(0).unwrap().chunks_mut(stride) {
-                        for px in row[..w as usize * 3].chunks_exact_mut(3) {
-                            px.copy_from_slice(&rgb);
-                        }
-                    }
+            }
+            VideoFormat::Nv12 => {
+                fill(frame.plane_data_mut(0).unwrap(), &yuv[..1]);
+                fill(frame.plane_data_mut(1).unwrap(), &yuv[1..]);
+            }
+            _ => {
+                for (p, value) in yuv.iter().enumerate() {
+                    fill(frame.plane_data_mut(p as u32).unwrap(), &[*value]);
                 }
             }
         }
-        (buffer, info)
+        drop(frame);
+        buffer
     }
 
     #[test]
     fn decoded_formats_convert_to_their_rgb() {
         gst::init().unwrap();
-        use gst_video::VideoFormat::{I420, Nv12, Rgb};
+        use VideoFormat::*;
         // Odd sizes: the chroma planes are rounded up, rows are padded to the stride.
-        for format in [I420, Nv12, Rgb] {
+        for format in [I420, Nv12, Y42b, Y444, Rgb] {
+            assert!(FORMATS.contains(&format.to_str().as_str()), "{format:?}");
             for (w, h) in [(6, 4), (7, 5)] {
                 for (yuv, want) in [
                     ([16, 128, 128], [0u8, 0, 0]),
                     ([235, 128, 128], [255, 255, 255]),
+                    // Above white (limited range) saturates, it does not wrap.
+                    ([250, 128, 128], [255, 255, 255]),
                     // BT.601 limited-range red and a blue-green.
                     ([81, 90, 240], [255, 0, 0]),
                     ([106, 203, 63], [0, 128, 255]),
                 ] {
-                    let (buffer, info) = solid(format, w, h, yuv, want);
+                    let buffer = solid(format, w, h, yuv, want);
+                    let info = gst_video::VideoInfo::builder(format, w, h)
+                        .colorimetry(&"bt601".parse().unwrap())
+                        .build()
+                        .unwrap();
                     let frame =
                         gst_video::VideoFrameRef::from_buffer_ref_readable(&buffer, &info).unwrap();
                     let rgb = frame_to_rgb(&frame).unwrap();
