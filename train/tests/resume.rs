@@ -14,7 +14,13 @@ fn resume_continues_bit_for_bit() {
     let (dir, data) = dataset();
     let straight = dir.path().join("straight");
     let split = dir.path().join("split");
-    let wgpu = ["--backend", "wgpu", "--preview-every", "0", "--deterministic"];
+    let wgpu = [
+        "--backend",
+        "wgpu",
+        "--preview-every",
+        "0",
+        "--deterministic",
+    ];
     fit(&args(&data, &straight, 40, &wgpu)).unwrap();
     let first = fit(&args(
         &data,

@@ -594,10 +594,12 @@ mod tests {
     /// A 20×16 red block on a grey plate whose outline pixels are mixes of red and grey.
     fn blended_block(coverage: f32) -> (RgbImage, RgbImage) {
         let plate = RgbImage::from_pixel(40, 30, image::Rgb([120, 120, 120]));
-        let mix = |a: f32| image::Rgb([0, 1, 2].map(|c| {
-            let (red, grey) = ([220.0, 40.0, 40.0][c], 120.0);
-            (a * red + (1.0 - a) * grey) as u8
-        }));
+        let mix = |a: f32| {
+            image::Rgb([0, 1, 2].map(|c| {
+                let (red, grey) = ([220.0, 40.0, 40.0][c], 120.0);
+                (a * red + (1.0 - a) * grey) as u8
+            }))
+        };
         let mut frame = plate.clone();
         for y in 7..23 {
             for x in 10..30 {

@@ -67,10 +67,9 @@ pub fn gather_rows<B: KnnBackend>(
 ) -> Tensor<B, 2> {
     match sum {
         GradSum::Ordered => values.select(0, indices),
-        GradSum::Atomic => Tensor::from_primitive(TensorPrimitive::Float(B::gather_rows_primitive(
-            values.into_primitive().tensor(),
-            indices.into_primitive(),
-        ))),
+        GradSum::Atomic => Tensor::from_primitive(TensorPrimitive::Float(
+            B::gather_rows_primitive(values.into_primitive().tensor(), indices.into_primitive()),
+        )),
     }
 }
 

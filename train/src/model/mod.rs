@@ -224,7 +224,9 @@ impl<B: yakumo_kernels::KnnBackend> Model<B> {
         let extent = Tensor::<B, 1>::from_floats(extent.as_slice(), &device).reshape([1, 3]);
         let xyz = (positions.clone() - min) / extent;
         let t = Tensor::<B, 2>::full([n, 1], spec.time(frame), &device);
-        let features = self.grid.lookup(&spec.grid, Tensor::cat(vec![xyz, t], 1), sum);
+        let features = self
+            .grid
+            .lookup(&spec.grid, Tensor::cat(vec![xyz, t], 1), sum);
         let out = self.geometry.forward(features.clone());
         let radius = sigmoid(
             out.clone()
@@ -257,7 +259,12 @@ mod tests {
             })
             .collect();
         let model = Model::<NdArray>::new(spec, &[points], seed, &Default::default());
-        model.geometry(spec, 0, GradSum::Atomic).radius.into_data().to_vec().unwrap()
+        model
+            .geometry(spec, 0, GradSum::Atomic)
+            .radius
+            .into_data()
+            .to_vec()
+            .unwrap()
     }
 
     #[test]

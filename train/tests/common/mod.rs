@@ -175,4 +175,3 @@ pub fn dataset() -> (tempfile::TempDir, PathBuf) {
     build_dataset(&root);
     (dir, root)
 }
-
