@@ -214,16 +214,13 @@ pub fn bake_frame<B: TrainBackend>(
         let view = ViewF32::from_camera(&cams[cam]);
         let ids =
             crate::data::nearest_sources(&cams, &train, cams[cam].centre(), None, spec.sources);
-        let sources: Vec<_> = ids
-            .iter()
-            .map(|id| {
-                uploaded[train
-                    .iter()
-                    .position(|t| t == id)
-                    .expect("a training camera")]
-                .clone()
-            })
-            .collect();
+        let slot = |id: &usize| {
+            train
+                .iter()
+                .position(|t| t == id)
+                .expect("a training camera")
+        };
+        let sources: Vec<_> = ids.iter().map(|id| uploaded[slot(id)].clone()).collect();
         let colors = to_vec(point_colors(&model, &spec, &geometry, &sources, &view))?;
         let weights = contribution_weights::<B>(&geometry, &view)?;
         obs.push(Observation {

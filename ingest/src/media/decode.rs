@@ -1,6 +1,6 @@
 //! Frame-by-frame video decoding to packed RGB through decodebin autoplugging, preferring a
-//! hardware decoder when one is installed and works. Frames leave GStreamer as I420 or RGB and
-//! are made packed RGB by [`super::yuv`].
+//! hardware decoder when one is installed and works. Frames leave GStreamer in one of
+//! [`super::yuv::FORMATS`] (usually as the decoder made them) and are made packed RGB there.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -230,7 +230,7 @@ impl VideoDecoder {
         }
         let convert = pipeline::make("videoconvert")?;
         let scale = pipeline::make("videoscale")?;
-        // I420 (what decoders usually produce: no conversion here, RGB is made in `yuv`) or RGB.
+        // A YUV layout `yuv` converts (what decoders produce: no conversion here), else RGB.
         let mut caps =
             gst::Caps::builder("video/x-raw").field("format", gst::List::new(yuv::FORMATS));
         if let Some((w, h)) = options.size {

@@ -5,6 +5,8 @@
 //! those straight to RGB). 10-bit sources stay with `videoconvert`: yuvutils-rs 0.8's 10-bit to
 //! 8-bit conversions clamp to 1023 instead of 255, so a value just above white wraps to black.
 
+use std::borrow::Cow;
+
 use gstreamer as gst;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
@@ -66,34 +68,18 @@ fn planar<'a>(frame: &'a FrameRef<'_>) -> Result<YuvPlanarImage<'a, u8>, String>
     })
 }
 
-/// The luma and interleaved 4:2:0 chroma planes of an NV12 `frame`, given to `convert`.
-/// yuvutils-rs 0.8 takes the chroma plane only without row padding, so a padded one is repacked
-/// first.
-fn bi_planar<E>(
-    frame: &FrameRef<'_>,
-    convert: impl FnOnce(&YuvBiPlanarImage<u8>) -> Result<(), E>,
-) -> Result<Result<(), E>, String> {
-    let ((y_plane, y_stride), (uv, uv_stride)) = (plane(frame, 0)?, plane(frame, 1)?);
-    let uv_row = frame.width().div_ceil(2) as usize * 2;
-    let tight: Vec<u8>;
-    let uv_plane = if uv_stride as usize == uv_row {
-        uv
+/// The interleaved 4:2:0 chroma plane of an NV12 `frame` without row padding, which is how
+/// yuvutils-rs 0.8 takes it (a padded plane is repacked), and its row length.
+fn tight_chroma<'a>(frame: &'a FrameRef<'_>) -> Result<(Cow<'a, [u8]>, u32), String> {
+    let (uv, stride) = plane(frame, 1)?;
+    let row = frame.width().div_ceil(2) * 2;
+    let tight = if stride == row {
+        Cow::Borrowed(uv)
     } else {
-        tight = uv
-            .chunks(uv_stride as usize)
-            .flat_map(|r| &r[..uv_row])
-            .copied()
-            .collect();
-        &tight
+        let rows = uv.chunks(stride as usize).map(|r| &r[..row as usize]);
+        Cow::Owned(rows.flatten().copied().collect())
     };
-    Ok(convert(&YuvBiPlanarImage {
-        y_plane,
-        y_stride,
-        uv_plane,
-        uv_stride: uv_row as u32,
-        width: frame.width(),
-        height: frame.height(),
-    }))
+    Ok((tight, row))
 }
 
 /// Packed RGB (`width·height·3` bytes, rows without padding) of `frame`, in one of [`FORMATS`].
@@ -101,7 +87,6 @@ pub(crate) fn frame_to_rgb(frame: &FrameRef<'_>) -> Result<Vec<u8>, String> {
     let (width, height) = (frame.width(), frame.height());
     let colorimetry = frame.info().colorimetry();
     let (range, matrix) = (range(&colorimetry), matrix(&colorimetry, height));
-    let mode = YuvConversionMode::Balanced;
     let row = width as usize * 3;
     let mut rgb = vec![0u8; row * height as usize];
     let out = &mut rgb;
@@ -110,9 +95,19 @@ pub(crate) fn frame_to_rgb(frame: &FrameRef<'_>) -> Result<Vec<u8>, String> {
         VideoFormat::I420 => yuv420_to_rgb(&planar(frame)?, out, stride, range, matrix),
         VideoFormat::Y42b => yuv422_to_rgb(&planar(frame)?, out, stride, range, matrix),
         VideoFormat::Y444 => yuv444_to_rgb(&planar(frame)?, out, stride, range, matrix),
-        VideoFormat::Nv12 => bi_planar(frame, |image| {
-            yuv_nv12_to_rgb(image, out, stride, range, matrix, mode)
-        })?,
+        VideoFormat::Nv12 => {
+            let ((y_plane, y_stride), (uv, uv_stride)) = (plane(frame, 0)?, tight_chroma(frame)?);
+            let image = YuvBiPlanarImage {
+                y_plane,
+                y_stride,
+                uv_plane: &uv,
+                uv_stride,
+                width,
+                height,
+            };
+            let mode = YuvConversionMode::Balanced;
+            yuv_nv12_to_rgb(&image, out, stride, range, matrix, mode)
+        }
         VideoFormat::Rgb => {
             let (data, data_stride) = plane(frame, 0)?;
             for (y, out_row) in out.chunks_exact_mut(row).enumerate() {
@@ -140,7 +135,13 @@ mod tests {
 
     /// A `w`×`h` frame of `format` filled with one limited-range BT.601 colour (given as Y, Cb,
     /// Cr; RGB frames get the colour's RGB).
-    fn solid(format: VideoFormat, w: u32, h: u32, yuv: [u8; 3], rgb: [u8; 3]) -> gst::Buffer {
+    fn solid(
+        format: VideoFormat,
+        w: u32,
+        h: u32,
+        yuv: [u8; 3],
+        rgb: [u8; 3],
+    ) -> (gst::Buffer, gst_video::VideoInfo) {
         let info = gst_video::VideoInfo::builder(format, w, h)
             .colorimetry(&"bt601".parse().unwrap())
             .build()
@@ -166,7 +167,7 @@ mod tests {
             }
         }
         drop(frame);
-        buffer
+        (buffer, info)
     }
 
     #[test]
@@ -186,11 +187,7 @@ mod tests {
                     ([81, 90, 240], [255, 0, 0]),
                     ([106, 203, 63], [0, 128, 255]),
                 ] {
-                    let buffer = solid(format, w, h, yuv, want);
-                    let info = gst_video::VideoInfo::builder(format, w, h)
-                        .colorimetry(&"bt601".parse().unwrap())
-                        .build()
-                        .unwrap();
+                    let (buffer, info) = solid(format, w, h, yuv, want);
                     let frame =
                         gst_video::VideoFrameRef::from_buffer_ref_readable(&buffer, &info).unwrap();
                     let rgb = frame_to_rgb(&frame).unwrap();

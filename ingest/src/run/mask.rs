@@ -446,7 +446,7 @@ fn morph(m: &[bool], w: usize, h: usize, r: usize, all: bool) -> Vec<bool> {
 /// between the legs or under an arm shows the floor or wall, often in shadow, while a hole that
 /// is really subject is a patch of colour the plate does not explain.
 fn fill_holes(mut m: Vec<bool>, classes: &[Class], w: usize, h: usize) -> Vec<bool> {
-    // 0: not yet reached, 1: subject, 2: background reached from the border.
+    // 0: not yet reached, 1: subject, 2: background reached from the border, 3: in a hole.
     let mut seen = vec![0u8; m.len()];
     let mut queue = VecDeque::new();
     for (i, &v) in m.iter().enumerate() {

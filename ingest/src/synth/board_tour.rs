@@ -38,6 +38,7 @@ pub enum Pace {
         travel: f64,
     },
 }
+
 /// Smallest share of the image's shorter side that the board's longer side covers.
 const MIN_FILL: f64 = 0.3;
 /// Largest share when the board may leave the image in part (ChArUco).
@@ -93,7 +94,10 @@ impl BoardTour {
             Pace::Sweep => (0.0, FRAMES_PER_KEY as f64 / fps),
             Pace::Hold { hold, travel } => (hold.max(0.0), travel.max(1e-3)),
         };
-        let count = (frames as f64 / fps / (hold + travel)).ceil() as usize + 1;
+        let count = match pace {
+            Pace::Sweep => frames.div_ceil(FRAMES_PER_KEY),
+            Pace::Hold { .. } => (frames as f64 / fps / (hold + travel)).ceil() as usize,
+        } + 1;
         let ring = Ring::new(cameras);
         let mut regions = vec![Regions::new(&mut rng); cameras.len()];
         let keys = (0..count)
