@@ -21,9 +21,10 @@ trap 'rm -f cubecl.toml' EXIT
 timeout "${STEP_S:-300}" "$work/bin/yakumo-train" bench "$rig/truth" --points "$rig/truth/points" \
   --n-points "${POINTS:-262144}" --backend "${1:-cuda}" --warmup 1 --iters 2 --json \
   > "$out/profile-bench.json" 2> "$out/profile-bench.log" || true
-# Lines look like "| 1.234ms    | KernelBinop | MulOp | CudaRuntime": per kernel (all fields after
-# the duration), the total, the launch count and the slowest launch, in milliseconds.
-awk -F'|' 'NF >= 3 {
+# Lines look like "| 1.234ms    | KernelBinop | MulOp | CudaRuntime" (summary tables, whose second
+# field is not a duration, are skipped): per kernel (all fields after the duration), the total,
+# the launch count and the slowest launch, in milliseconds.
+awk -F'|' 'NF >= 3 && $2 ~ /^ *[0-9.]+(ns|µs|us|ms|s) *$/ {
     d = $2; gsub(/ /, "", d)
     name = $3; for (i = 4; i <= NF; i++) name = name "|" $i
     gsub(/ +/, " ", name); name = substr(name, 1, 200)

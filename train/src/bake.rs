@@ -318,12 +318,12 @@ pub fn bake<B: TrainBackend>(
             let baked_render = render_baked::<B>(&baked, &view, &device)?;
             model_sum += view_metrics::<B::InnerBackend>(&model_render, &truth, &device)?.psnr;
             baked_sum += view_metrics::<B::InnerBackend>(&baked_render, &truth, &device)?.psnr;
-            let as_truth = crate::data::ViewImage {
-                width: model_render.width,
-                height: model_render.height,
-                rgb: model_render.rgb.clone(),
-                mask: model_render.alpha.clone(),
-            };
+            let as_truth = crate::data::ViewImage::new(
+                model_render.width,
+                model_render.height,
+                model_render.rgb.clone(),
+                model_render.alpha.clone(),
+            );
             between_sum += view_metrics::<B::InnerBackend>(&baked_render, &as_truth, &device)?.psnr;
             count += 1;
         }

@@ -269,6 +269,79 @@ fn tolerance_keeps_noisy_masks_from_cutting_the_subject() {
     );
 }
 
+/// Fraction of `points` farther than `distance` from the true surface.
+fn fraction_farther(points: &[DVec3], distance: f64) -> f64 {
+    points.iter().filter(|p| sdf(**p).abs() > distance).count() as f64 / points.len() as f64
+}
+
+/// `n` undistorted cameras on a ring of radius 2 m, all at one height, with focal length `focal`
+/// (pixels, 240×320 images).
+fn sparse_ring(n: usize, focal: f64) -> Vec<View> {
+    (0..n)
+        .map(|i| {
+            let a = i as f64 * std::f64::consts::TAU / n as f64 + 0.3;
+            let camera = Camera::look_at(
+                format!("{i:02}"),
+                (240, 320),
+                (focal, focal),
+                (119.5, 159.5),
+                DVec3::new(2.0 * a.cos(), 2.0 * a.sin(), 0.9),
+                DVec3::new(0.0, 0.0, 0.75),
+                DVec3::Z,
+            );
+            let mask = render_mask(&camera);
+            View { camera, mask }
+        })
+        .collect()
+}
+
+#[test]
+fn phantom_parts_of_a_sparse_rig_are_dropped() {
+    // Opposite cameras of a 4-camera ring carve phantoms in front of each other; the denser rigs
+    // carve none, and nothing of the subject may go.
+    for (cameras, focal) in [(4, 250.0), (6, 450.0), (8, 600.0)] {
+        let views = sparse_ring(cameras, focal);
+        let mut s = CarveSettings::for_camera_count(cameras);
+        s.voxel = VOXEL;
+        s.points = 20_000;
+        let kept = carve_frame(&views, &s, &mut |_, _| {}).unwrap();
+        s.min_part_seen = 0.0;
+        let all = carve_frame(&views, &s, &mut |_, _| {}).unwrap();
+        let far = 10.0 * VOXEL;
+        let (far_kept, far_all) = (
+            fraction_farther(&kept.points, far),
+            fraction_farther(&all.points, far),
+        );
+        // A sparse rig's hull is fat (a true point in a concavity can lie far inside it), so the
+        // test is that dropping phantoms leaves the true surface as well covered as before.
+        let truth = true_surface(20_000);
+        let (gap_kept, gap_all) = (
+            worst_coverage_gap(&kept.points, &truth),
+            worst_coverage_gap(&all.points, &truth),
+        );
+        eprintln!(
+            "{cameras} cameras: {} of {} parts dropped ({} voxels), points > 10 voxels off \
+             {:.1} % → {:.1} %, worst true→carved {:.2} → {:.2} voxels",
+            kept.parts.dropped_parts,
+            kept.parts.parts,
+            kept.parts.dropped_voxels,
+            100.0 * far_all,
+            100.0 * far_kept,
+            gap_all / VOXEL,
+            gap_kept / VOXEL
+        );
+        assert!(
+            gap_kept < gap_all + VOXEL,
+            "{cameras} cameras: a true point went from {gap_all} to {gap_kept} m off"
+        );
+        assert!(
+            far_kept < 0.01,
+            "{cameras} cameras: {far_kept} of the points are phantoms"
+        );
+        assert!(far_kept <= far_all);
+    }
+}
+
 #[test]
 fn too_few_cameras_is_an_error() {
     let views: Vec<View> = views(0).into_iter().take(2).collect();
@@ -344,6 +417,7 @@ fn args(dataset: &Path, out: &Path) -> CarveArgs {
         frames: None,
         tolerance: None,
         min_seen: None,
+        min_part_seen: yakumo_train::carve::frame::DEFAULT_MIN_PART_SEEN,
         bounds: None,
         json: true,
     }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use yakumo_core::ply::write_ply;
 
 use super::dataset::{load_views, open_dataset};
-use super::frame::{CarveSettings, carve_frame};
+use super::frame::{CarveSettings, DEFAULT_MIN_PART_SEEN, carve_frame};
 use super::hull::Aabb;
 
 /// Arguments of `yakumo-train carve`.
@@ -38,6 +38,11 @@ pub struct CarveArgs {
     /// Fewest cameras that must see an inside voxel (default: half the rig, 2 to 16).
     #[arg(long)]
     pub min_seen: Option<usize>,
+    /// Keep a connected part of the hull only when some voxel of it is seen by at least this
+    /// fraction of the cameras that see the best-seen part: drops the phantom volumes that sparse
+    /// rigs carve where few cameras look (0 keeps every part).
+    #[arg(long, default_value_t = DEFAULT_MIN_PART_SEEN)]
+    pub min_part_seen: f64,
     /// Carving bounds `xmin,ymin,zmin,xmax,ymax,zmax` in metres (default: derived from the rig).
     #[arg(long, value_parser = parse_bounds)]
     pub bounds: Option<Aabb>,
@@ -103,6 +108,10 @@ struct FrameSummary {
     status: &'static str,
     points: usize,
     inside_voxels: usize,
+    /// Connected parts of the hull, and those dropped as phantoms.
+    parts: usize,
+    dropped_parts: usize,
+    dropped_voxels: usize,
     cavities_filled: usize,
     outlier_faces: usize,
     seconds: f64,
@@ -117,6 +126,7 @@ struct Summary {
     cameras: usize,
     tolerance: usize,
     min_seen: usize,
+    min_part_seen: f64,
     frames: Vec<FrameSummary>,
     seconds: f64,
 }
@@ -144,6 +154,13 @@ pub fn run(args: &CarveArgs) -> anyhow::Result<()> {
         }
         settings.rule.min_seen = m;
     }
+    if !(0.0..=1.0).contains(&args.min_part_seen) {
+        bail!(
+            "--min-part-seen {} must be a fraction between 0 and 1",
+            args.min_part_seen
+        );
+    }
+    settings.min_part_seen = args.min_part_seen;
     if !(args.voxel > 0.0 && args.voxel.is_finite()) {
         bail!("--voxel {} must be a positive size in metres", args.voxel);
     }
@@ -170,6 +187,9 @@ pub fn run(args: &CarveArgs) -> anyhow::Result<()> {
                 status: "skipped",
                 points: 0,
                 inside_voxels: 0,
+                parts: 0,
+                dropped_parts: 0,
+                dropped_voxels: 0,
                 cavities_filled: 0,
                 outlier_faces: 0,
                 seconds: 0.0,
@@ -201,15 +221,20 @@ pub fn run(args: &CarveArgs) -> anyhow::Result<()> {
             status: "carved",
             points: carved.points.len(),
             inside_voxels: carved.inside_voxels,
+            parts: carved.parts.parts,
+            dropped_parts: carved.parts.dropped_parts,
+            dropped_voxels: carved.parts.dropped_voxels,
             cavities_filled: carved.cavities_filled,
             outlier_faces: carved.outlier_faces,
             seconds: frame_start.elapsed().as_secs_f64(),
         };
         if !args.json {
             println!(
-                "frame {frame:06}: {} points, {} inside voxels, {:.1} s → {}",
+                "frame {frame:06}: {} points, {} inside voxels ({} phantom part(s) of {} voxels dropped), {:.1} s → {}",
                 summary.points,
                 summary.inside_voxels,
+                summary.dropped_parts,
+                summary.dropped_voxels,
                 summary.seconds,
                 path.display()
             );
@@ -225,6 +250,7 @@ pub fn run(args: &CarveArgs) -> anyhow::Result<()> {
             cameras,
             tolerance: settings.rule.tolerance,
             min_seen: settings.rule.min_seen,
+            min_part_seen: settings.min_part_seen,
             frames: summaries,
             seconds: start.elapsed().as_secs_f64(),
         };

@@ -1,14 +1,19 @@
-//! Carving one frame: visual hull → cavity filling → boundary faces → outlier removal → points.
+//! Carving one frame: visual hull → phantom parts dropped → cavity filling → boundary faces → outlier removal → points.
 
 use glam::DVec3;
 
 use super::classify::{Rule, View};
 use super::error::CarveError;
 use super::hull::{Aabb, LevelStats, carve_hull};
+use super::parts::{PartStats, drop_poorly_seen_parts};
 use super::surface::{OutlierFilter, drop_outlier_faces, sample_faces};
 
 /// Fewest cameras a visual hull is carved from.
 pub const MIN_CAMERAS: usize = 3;
+
+/// Default [`CarveSettings::min_part_seen`]: on an 8-camera ring a phantom beside the subject is
+/// seen by about half the cameras, the subject by all of them.
+pub const DEFAULT_MIN_PART_SEEN: f64 = 0.75;
 
 /// Settings for carving one frame.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,6 +24,9 @@ pub struct CarveSettings {
     pub points: usize,
     /// The inside test.
     pub rule: Rule,
+    /// A connected part of the hull is kept when some voxel of it is seen by at least this
+    /// fraction of the cameras that see the best-seen part ([`drop_poorly_seen_parts`]).
+    pub min_part_seen: f64,
     /// Where to carve; `None` derives a search box from the camera centres.
     pub bounds: Option<Aabb>,
     /// Outlier removal on the surface.
@@ -28,12 +36,14 @@ pub struct CarveSettings {
 }
 
 impl CarveSettings {
-    /// Defaults for a rig of `cameras` cameras: 2 mm voxels, 200k points, [`Rule::for_camera_count`].
+    /// Defaults for a rig of `cameras` cameras: 2 mm voxels, 200k points, [`Rule::for_camera_count`],
+    /// parts seen by at least [`DEFAULT_MIN_PART_SEEN`] of the best-seen part's cameras.
     pub fn for_camera_count(cameras: usize) -> CarveSettings {
         CarveSettings {
             voxel: 0.002,
             points: 200_000,
             rule: Rule::for_camera_count(cameras),
+            min_part_seen: DEFAULT_MIN_PART_SEEN,
             bounds: None,
             outliers: OutlierFilter::default(),
             seed: 0,
@@ -46,7 +56,9 @@ impl CarveSettings {
 pub struct CarvedFrame {
     /// Points on the hull surface (metres, world coordinates).
     pub points: Vec<DVec3>,
-    /// Voxels inside the hull (after filling cavities).
+    /// Connected parts of the hull, and the phantom parts dropped.
+    pub parts: PartStats,
+    /// Voxels inside the hull (after dropping phantoms and filling cavities).
     pub inside_voxels: usize,
     /// Enclosed cavities filled (voxels), a measure of mask holes.
     pub cavities_filled: usize,
@@ -88,18 +100,23 @@ pub fn carve_frame(
         .bounds
         .unwrap_or_else(|| Aabb::around_cameras(&cameras));
     let mut hull = carve_hull(views, &bounds, settings.voxel, &settings.rule, progress)?;
+    let parts = drop_poorly_seen_parts(&mut hull.volume, views, settings.min_part_seen);
     let cavities_filled = hull.volume.fill_cavities();
     let faces = hull.volume.boundary_faces();
     let kept = drop_outlier_faces(&hull.volume, &faces, &settings.outliers);
     let points = sample_faces(&hull.volume, &kept, settings.points, settings.seed);
     let vol = &hull.volume;
-    let dims = vol.dims().map(|d| d as f64);
-    let inner = Aabb {
-        min: vol.origin() + vol.voxel(),
-        max: vol.origin() + (DVec3::from_array(dims) - 1.0) * vol.voxel(),
-    };
+    let inner = vol.inside_box().map_or(bounds, |(lo, hi)| {
+        let corner =
+            |v: [usize; 3]| vol.origin() + DVec3::from_array(v.map(|c| c as f64)) * vol.voxel();
+        Aabb {
+            min: corner(lo),
+            max: corner(hi),
+        }
+    });
     Ok(CarvedFrame {
         points,
+        parts,
         inside_voxels: vol.count(),
         cavities_filled,
         faces: faces.len(),

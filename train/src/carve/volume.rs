@@ -94,6 +94,65 @@ impl VoxelVolume {
         self.origin + (DVec3::new(x as f64, y as f64, z as f64) + 0.5) * self.voxel
     }
 
+    /// The `(x, y, z)` of a linear voxel index (x fastest).
+    fn coords(&self, i: usize) -> [usize; 3] {
+        let [dx, dy, _] = self.dims;
+        [i % dx, (i / dx) % dy, i / (dx * dy)]
+    }
+
+    /// World position of the centre of the voxel with linear index `i` (x fastest).
+    pub fn centre_of_index(&self, i: usize) -> DVec3 {
+        let [x, y, z] = self.coords(i);
+        self.centre(x, y, z)
+    }
+
+    /// Linear indices (x fastest) of the inside voxels, in increasing order.
+    pub fn inside_indices(&self) -> impl Iterator<Item = usize> + '_ {
+        self.bits.iter().enumerate().flat_map(|(w, &word)| {
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                (rest != 0).then(|| {
+                    let bit = rest.trailing_zeros() as usize;
+                    rest &= rest - 1;
+                    w * 64 + bit
+                })
+            })
+        })
+    }
+
+    /// Calls `f` with the linear index of every inside voxel among the 26 neighbours of voxel `i`.
+    pub fn for_each_inside_neighbour(&self, i: usize, mut f: impl FnMut(usize)) {
+        let [x, y, z] = self.coords(i).map(|v| v as i64);
+        for dz in -1..=1 {
+            for dy in -1..=1 {
+                for dx in -1..=1 {
+                    let (nx, ny, nz) = (x + dx, y + dy, z + dz);
+                    if (dx, dy, dz) != (0, 0, 0) && self.get(nx, ny, nz) {
+                        f(self.index(nx as usize, ny as usize, nz as usize));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The smallest box `[lo, hi)` of voxel coordinates holding every inside voxel (`None` when
+    /// there is none).
+    pub fn inside_box(&self) -> Option<([usize; 3], [usize; 3])> {
+        self.inside_indices().fold(None, |acc, i| {
+            let c = self.coords(i);
+            let (lo, hi) = acc.unwrap_or((c, c.map(|v| v + 1)));
+            Some((
+                std::array::from_fn(|a| lo[a].min(c[a])),
+                std::array::from_fn(|a| hi[a].max(c[a] + 1)),
+            ))
+        })
+    }
+
+    /// Marks the voxel with linear index `i` outside.
+    pub fn clear_index(&mut self, i: usize) {
+        self.bits[i / 64] &= !(1 << (i % 64));
+    }
+
     /// Marks inside every outside voxel that is not connected (6-neighbourhood) to the grid's
     /// border, and returns how many there were. A silhouette hull has no such cavities (every
     /// carved voxel sees a camera along its ray), so they can only come from mask errors.

@@ -1,4 +1,10 @@
 //! Small fully connected networks with ReLU between layers.
+//!
+//! The rows (one per point, hundreds of thousands) run as a batch of [`CHUNK_ROWS`]-row chunks:
+//! a layer's weight gradient is then a batch of short matrix products summed over the chunks,
+//! where one product over all rows (a 64×64 result with a 262,144-long inner dimension) and the
+//! bias gradient's sum over all rows leave most of a GPU idle (16 and 8–27 ms per layer on an
+//! H200, 88 % of the backward pass).
 
 use burn::module::{Module, Param};
 use burn::nn::Linear;
@@ -8,6 +14,9 @@ use burn::tensor::backend::Backend;
 use rand_chacha::ChaCha8Rng;
 
 use super::host_uniform;
+
+/// Rows per chunk of [`Mlp::forward`].
+const CHUNK_ROWS: usize = 1024;
 
 /// A multilayer perceptron `widths[0] → widths[1] → …`, ReLU after every layer but the last.
 #[derive(Module, Debug)]
@@ -61,10 +70,30 @@ impl<B: Backend> Mlp<B> {
 
     /// Applies the network to rows of `x` `[N, widths[0]]`.
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        let [n, width] = x.dims();
+        let chunks = n.div_ceil(CHUNK_ROWS).max(1);
+        let rows = chunks * CHUNK_ROWS;
+        let x = if rows > n {
+            Tensor::cat(
+                vec![x.clone(), Tensor::zeros([rows - n, width], &x.device())],
+                0,
+            )
+        } else {
+            x
+        };
         let last = self.layers.len() - 1;
-        self.layers.iter().enumerate().fold(x, |h, (i, layer)| {
-            let h = layer.forward(h);
-            if i < last { relu(h) } else { h }
-        })
+        let out = self.layers.iter().enumerate().fold(
+            x.reshape([chunks, CHUNK_ROWS, width]),
+            |h, (i, layer)| {
+                let [fan_in, fan_out] = layer.weight.dims();
+                let mut h = h.matmul(layer.weight.val().reshape([1, fan_in, fan_out]));
+                if let Some(bias) = &layer.bias {
+                    h = h + bias.val().reshape([1, 1, fan_out]);
+                }
+                if i < last { relu(h) } else { h }
+            },
+        );
+        let out_width = out.dims()[2];
+        out.reshape([rows, out_width]).narrow(0, 0, n)
     }
 }
