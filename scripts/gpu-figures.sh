@@ -6,7 +6,8 @@
 # /tmp/yakumo-gpu), logs and a table under $OUT (default ./gpu-out).
 #
 #   bash scripts/gpu-figures.sh PHASE...
-#   phases: setup data carve kernels train-bench train-probe train-long eval player pack
+#   phases: setup data carve kernels train-bench train-probe train-long eval bake-short
+#           determinism player pack
 # (pack, last: the device tool returns only a few files, so every log goes into $OUT/logs.tgz).
 # Every step runs under `timeout` ($STEP_S seconds, default 300) and a step that fails or times out
 # is recorded in the table, not fatal. A fit that reaches its time limit gets SIGINT, so it stops
@@ -128,6 +129,33 @@ eval_bake() {
   row "bake: $((SECONDS - t0)) s; $(tr -d '\n ' < "$out/bake.json" | head -c 600)"
 }
 
+# A short run on the first SHORT_FRAMES frames (from the true surface), baked: the bake's time per
+# frame and where it goes, without a whole 60-frame bake.
+bake_short() {
+  local frames="${SHORT_FRAMES:-10}"
+  fit short "${SHORT_ITERS:-300}" cuda "$rig/truth/points" --frames "0..$frames"
+  local t0=$SECONDS
+  timeout "$step_s" "$bin/yakumo-train" bake "$work/short" --out "$work/short.yk4d" --json \
+    > "$out/bake-short.json" 2> "$out/bake-short.log" || echo "(exit $?)" >> "$out/bake-short.json"
+  row "bake of $frames frames: $((SECONDS - t0)) s; $(tr -d '\n ' < "$out/bake-short.json" | head -c 600)"
+}
+
+# Two separate --deterministic fits must end with the same loss on CUDA.
+determinism() {
+  local a b
+  for i in 1 2; do
+    fit "det$i" 20 cuda "$rig/truth/points" --frames 0..2 --deterministic
+  done
+  a=$(grep -o '"loss":[^,]*' "$out/det1.json" || true)
+  b=$(grep -o '"loss":[^,]*' "$out/det2.json" || true)
+  if [ -n "$a" ] && [ "$a" = "$b" ]; then
+    row "deterministic cuda: identical final $a"
+  else
+    row "deterministic cuda: final $a vs $b"
+  fi
+}
+
+# Frame times of the player; PLAYER_PATHS (default "raster compute") picks the render paths.
 player() {
   local clip250="$rig/truth/clip.yk4d" clip1m="$work/rig-1m/truth/clip.yk4d"
   for clip in "$clip250" "$clip1m"; do
@@ -135,7 +163,7 @@ player() {
     pts=$(basename "$(dirname "$(dirname "$clip")")")
     for size in 1920x1080 3840x2160; do
       for k in 8 15; do
-        for path in raster compute; do
+        for path in ${PLAYER_PATHS:-raster compute}; do
           "$bin/yakumo-player" bench "$clip" --size "$size" --k "$k" --path "$path" --frames 300 --json \
             > "$out/bench-$pts-$size-$k-$path.json" 2>> "$out/bench.log" || true
           row "bench $pts $size K=$k $path: $(tr -d '\n ' < "$out/bench-$pts-$size-$k-$path.json" | head -c 400)"
@@ -143,7 +171,7 @@ player() {
       done
     done
     for size in 2064x2208 2016x2240 3660x3200; do # Quest 3, Index, Vision Pro per eye
-      for path in raster compute; do
+      for path in ${PLAYER_PATHS:-raster compute}; do
         "$bin/yakumo-player" bench "$clip" --size "$size" --views 2 --k 8 --path "$path" --frames 300 --json \
           > "$out/stereo-$pts-$size-$path.json" 2>> "$out/bench.log" || true
         row "stereo $pts 2x$size K=8 $path: $(tr -d '\n ' < "$out/stereo-$pts-$size-$path.json" | head -c 400)"
@@ -167,6 +195,8 @@ for phase in "$@"; do
     train-probe) train_probe ;;
     train-long) train_long ;;
     eval) eval_bake ;;
+    bake-short) bake_short ;;
+    determinism) determinism ;;
     player) player ;;
     pack) pack ;;
     *) echo "unknown phase $phase" >&2; exit 2 ;;

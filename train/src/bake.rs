@@ -70,6 +70,21 @@ pub struct BakeReport {
     pub baked_vs_model_psnr: Option<f64>,
     /// Seconds spent.
     pub seconds: f64,
+    /// Where they went.
+    pub times: BakeTimes,
+}
+
+/// Where a bake's time went, in seconds summed over the frames.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct BakeTimes {
+    /// Model geometry, decoding and uploading the training views.
+    pub load: f64,
+    /// The model's colours and compositing weights in every training view.
+    pub views: f64,
+    /// Fitting each point's SH colour on the CPU.
+    pub fit: f64,
+    /// Reading the clip back and rendering the held-out views.
+    pub check: f64,
 }
 
 /// Per-point compositing weight `Σ_pixels T·α` of every point in `view`, on the device: it is the
@@ -194,7 +209,9 @@ pub fn bake_frame<B: TrainBackend>(
     trainer: &mut Trainer<B>,
     frame: usize,
     ridge: f64,
+    times: &mut BakeTimes,
 ) -> anyhow::Result<FramePoints> {
+    let started = Instant::now();
     let device = trainer.device().clone();
     let model = trainer.inference_model();
     let spec = trainer.run.spec.clone();
@@ -209,6 +226,7 @@ pub fn bake_frame<B: TrainBackend>(
     let train = trainer.train.clone();
     // Every training camera's image once; each camera's blending sources are some of them.
     let uploaded = trainer.upload_sources::<B::InnerBackend>(&train, frame, &device)?;
+    let loaded = started.elapsed();
     let mut obs = Vec::new();
     for &cam in &train {
         let view = ViewF32::from_camera(&cams[cam]);
@@ -229,11 +247,15 @@ pub fn bake_frame<B: TrainBackend>(
             weights,
         });
     }
+    let observed = started.elapsed();
     let fitted: Vec<([f32; 3], Vec<f32>)> = positions
         .par_iter()
         .enumerate()
         .map(|(i, p)| fit_point(*p, i, &obs, ridge))
         .collect();
+    times.load += loaded.as_secs_f64();
+    times.views += (observed - loaded).as_secs_f64();
+    times.fit += (started.elapsed() - observed).as_secs_f64();
     let mut out = FramePoints {
         positions,
         radii,
@@ -296,8 +318,13 @@ pub fn bake<B: TrainBackend>(
             .expect("valid template"),
     );
     bar.set_message("baking");
+    let train = trainer.train.clone();
+    let mut times = BakeTimes::default();
+    trainer.prefetch_views(&train, 0);
     for fi in 0..frames {
-        writer.write_frame(&bake_frame(trainer, fi, ridge)?)?;
+        // The next frame's views decode on the CPU while this one bakes.
+        trainer.prefetch_views(&train, fi + 1);
+        writer.write_frame(&bake_frame(trainer, fi, ridge, &mut times)?)?;
         bar.inc(1);
     }
     writer.finish()?;
@@ -309,7 +336,11 @@ pub fn bake<B: TrainBackend>(
     let device = trainer.device().clone();
     let mut reader = ClipReader::open(clip)?;
     let (mut model_sum, mut baked_sum, mut between_sum, mut count) = (0.0, 0.0, 0.0, 0usize);
+    let checking = Instant::now();
+    let held_out = trainer.held_out.clone();
+    trainer.prefetch_views(&held_out, 0);
     for fi in 0..frames {
+        trainer.prefetch_views(&held_out, fi + 1);
         let baked = reader.read_frame(fi)?;
         for cam in trainer.held_out.clone() {
             let view = ViewF32::from_camera(&trainer.data.cameras()[cam]);
@@ -330,6 +361,7 @@ pub fn bake<B: TrainBackend>(
         bar.inc(1);
     }
     bar.finish_and_clear();
+    times.check = checking.elapsed().as_secs_f64();
     let mean = |s: f64| (count > 0).then(|| s / count as f64);
     Ok(BakeReport {
         clip: clip.to_owned(),
@@ -340,6 +372,7 @@ pub fn bake<B: TrainBackend>(
         baked_psnr: mean(baked_sum),
         baked_vs_model_psnr: mean(between_sum),
         seconds: started.elapsed().as_secs_f64(),
+        times,
     })
 }
 

@@ -284,13 +284,16 @@ impl<B: TrainBackend> Trainer<B> {
 
     /// Starts decoding the views `pick` needs in the background.
     fn prefetch(&mut self, pick: &Pick) {
-        let frame = self.run.frames[pick.frame];
-        let keys: Vec<(usize, u32)> = pick
-            .sources
-            .iter()
-            .chain([&pick.target])
-            .map(|&cam| (cam, frame))
-            .collect();
+        let cams: Vec<usize> = pick.sources.iter().chain([&pick.target]).copied().collect();
+        self.prefetch_views(&cams, pick.frame);
+    }
+
+    /// Starts decoding, in the background, the views of cameras `cams` at frame index `frame`.
+    pub fn prefetch_views(&mut self, cams: &[usize], frame: usize) {
+        let Some(&frame) = self.run.frames.get(frame) else {
+            return;
+        };
+        let keys: Vec<(usize, u32)> = cams.iter().map(|&cam| (cam, frame)).collect();
         self.cache.prefetch(&self.data, &keys);
     }
 
