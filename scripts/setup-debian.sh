@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Yakumo needs from the system on Debian 12+/Ubuntu 22.04+: GStreamer (decode, x264
 # encode, AAC), Mesa's Vulkan drivers (lavapipe runs everything without a GPU), python3-opencv (for
-# the calibration-file interop test) and a C toolchain. Safe to run again: it only installs what is
+# the calibration-file interop test), Xvfb (a virtual display for the headset test's mirror window)
+# and a C toolchain. Safe to run again: it only installs what is
 # missing. Rust itself comes from https://rustup.rs when `cargo` is not found.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ packages=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
   mesa-vulkan-drivers libvulkan1
   python3 python3-opencv
+  xvfb
 )
 
 missing=()

@@ -5,7 +5,8 @@
 # /var/cache/yakumo-ci/trixie), plays a small test clip for YAKUMO_XR_FRAMES frames (default 120)
 # with per-eye image dumps, stops Monado, then checks the results with the ignored Rust test
 # player-xr/tests/xr_monado.rs (session reached FOCUSED, frames submitted with both eyes,
-# disparity of the two eyes' images against the IPD, clean exit).
+# disparity of the two eyes' images against the IPD, clean exit; with Xvfb installed, the desktop
+# mirror window showed the left eye on its virtual display).
 # Needs root or sudo (debootstrap, chroot, bind mounts) and, the first time, Debian's mirrors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,9 @@ MIRROR=${YAKUMO_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 FRAMES=${YAKUMO_XR_FRAMES:-120}
 TARGET=${CARGO_TARGET_DIR:-$PWD/target}
 OUT=$TARGET/xr-test
-PACKAGES="monado-service libopenxr1-monado libopenxr-loader1 libopenxr-utils mesa-vulkan-drivers"
+# The X libraries are what the player's desktop mirror window needs (winit loads them at run time).
+PACKAGES="monado-service libopenxr1-monado libopenxr-loader1 libopenxr-utils mesa-vulkan-drivers \
+libx11-6 libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0"
 RUN=/opt/yakumo-xr-test
 
 as_root=()
@@ -84,8 +87,21 @@ fi
 "${as_root[@]}" rm -rf "$ROOT$RUN"
 "${as_root[@]}" mkdir -p "$ROOT$RUN"
 "${as_root[@]}" cp "$TARGET/debug/yakumo-player" "$OUT/figure.yk4d" "$ROOT$RUN/"
-trap 'unmount_under "$ROOT"' EXIT
+# A virtual display (Xvfb, when installed) for the mirror window, shared through its socket.
+display=
+if command -v Xvfb >/dev/null; then
+  Xvfb :87 -screen 0 1280x1024x24 -nolisten tcp >"$OUT/xvfb.log" 2>&1 &
+  xvfb=$!
+  for i in $(seq 50); do [ -S /tmp/.X11-unix/X87 ] && break; sleep 0.1; done
+  [ -S /tmp/.X11-unix/X87 ] && display=:87
+fi
+stop_xvfb() { [ -z "${xvfb:-}" ] || kill "$xvfb" 2>/dev/null || true; }
+trap 'unmount_under "$ROOT"; stop_xvfb' EXIT
 mount_binds "$ROOT"
+if [ -n "$display" ]; then
+  "${as_root[@]}" mkdir -p "$ROOT/tmp/.X11-unix"
+  "${as_root[@]}" mount --bind /tmp/.X11-unix "$ROOT/tmp/.X11-unix"
+fi
 say "playing $FRAMES frames against Monado (simulated HMD, null compositor, lavapipe)"
 "${as_root[@]}" chroot "$ROOT" /bin/sh -c "
   cd $RUN
@@ -95,6 +111,7 @@ say "playing $FRAMES frames against Monado (simulated HMD, null compositor, lava
   monado-service > monado.log 2>&1 &
   monado=\$!
   for i in \$(seq 100); do [ -S \$XDG_RUNTIME_DIR/monado_comp_ipc ] && break; sleep 0.1; done
+  [ -z "$display" ] || export DISPLAY=$display
   RUST_LOG=info timeout 900 ./yakumo-player play figure.yk4d --xr --max-frames $FRAMES \
     --dump-frames dump --dump-count 3 --k 8 --json > summary.json 2> player.log
   echo \$? > player.rc
@@ -103,10 +120,11 @@ say "playing $FRAMES frames against Monado (simulated HMD, null compositor, lava
   echo \$? > monado.rc
 " || true
 unmount_under "$ROOT"
+stop_xvfb
 trap - EXIT
 "${as_root[@]}" cp -r "$ROOT$RUN/." "$OUT/"
 "${as_root[@]}" chown -R "$(id -u):$(id -g)" "$OUT"
 say "player exit status $(cat "$OUT/player.rc" 2>/dev/null || echo missing); log in $OUT/player.log"
 
 # 4. The checks.
-YAKUMO_XR_RESULTS="$OUT" cargo test -p yakumo-player --test xr_monado -- --ignored --nocapture
+YAKUMO_XR_RESULTS="$OUT" YAKUMO_XR_MIRROR=${display:+1} cargo test -p yakumo-player --test xr_monado -- --ignored --nocapture

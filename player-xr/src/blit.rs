@@ -4,27 +4,40 @@
 #[derive(Debug)]
 pub struct Blit {
     pipeline: wgpu::RenderPipeline,
+    /// The bilinear sampler of a scaled blit.
+    sampler: Option<wgpu::Sampler>,
 }
 
 impl Blit {
-    /// A blit into `format`; sRGB formats get the inverse transfer applied first so the stored
-    /// bytes equal the source's.
+    /// A pixel-for-pixel blit (source and target of one size) into `format`; sRGB formats get the
+    /// inverse transfer applied first so the stored bytes equal the source's.
     pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
+        Self::build(device, format, false)
+    }
+
+    /// A blit into `format` that scales the source to the target with bilinear filtering (the
+    /// source must be a filterable texture).
+    pub fn scaled(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
+        Self::build(device, format, true)
+    }
+
+    fn build(device: &wgpu::Device, format: wgpu::TextureFormat, scaled: bool) -> Self {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("blit"),
             source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/blit.wgsl").into()),
         });
-        let entry = if format.is_srgb() {
-            "fs_decode"
-        } else {
-            "fs_copy"
+        let (vertex, fragment) = match (scaled, format.is_srgb()) {
+            (false, false) => ("vs", "fs_copy"),
+            (false, true) => ("vs", "fs_decode"),
+            (true, false) => ("vs_scaled", "fs_scaled_copy"),
+            (true, true) => ("vs_scaled", "fs_scaled_decode"),
         };
         let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
             label: Some("blit"),
             layout: None,
             vertex: wgpu::VertexState {
                 module: &module,
-                entry_point: Some("vs"),
+                entry_point: Some(vertex),
                 compilation_options: Default::default(),
                 buffers: &[],
             },
@@ -33,17 +46,25 @@ impl Blit {
             multisample: Default::default(),
             fragment: Some(wgpu::FragmentState {
                 module: &module,
-                entry_point: Some(entry),
+                entry_point: Some(fragment),
                 compilation_options: Default::default(),
                 targets: &[Some(format.into())],
             }),
             multiview_mask: None,
             cache: None,
         });
-        Blit { pipeline }
+        let sampler = scaled.then(|| {
+            device.create_sampler(&wgpu::SamplerDescriptor {
+                label: Some("blit"),
+                mag_filter: wgpu::FilterMode::Linear,
+                min_filter: wgpu::FilterMode::Linear,
+                ..Default::default()
+            })
+        });
+        Blit { pipeline, sampler }
     }
 
-    /// Records a pass copying `source` onto `target` (same size).
+    /// Records a pass copying `source` onto `target` (same size unless [`Blit::scaled`]).
     pub fn record(
         &self,
         device: &wgpu::Device,
@@ -51,13 +72,20 @@ impl Blit {
         source: &wgpu::TextureView,
         target: &wgpu::TextureView,
     ) {
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::TextureView(source),
+        }];
+        if let Some(sampler) = &self.sampler {
+            entries.push(wgpu::BindGroupEntry {
+                binding: 1,
+                resource: wgpu::BindingResource::Sampler(sampler),
+            });
+        }
         let bg = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("blit"),
             layout: &self.pipeline.get_bind_group_layout(0),
-            entries: &[wgpu::BindGroupEntry {
-                binding: 0,
-                resource: wgpu::BindingResource::TextureView(source),
-            }],
+            entries: &entries,
         });
         let mut pass = enc.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("blit"),

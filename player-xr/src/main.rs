@@ -99,6 +99,9 @@ enum Command {
         /// OpenXR: print the end-of-session summary as JSON.
         #[arg(long, conflicts_with = "desktop")]
         json: bool,
+        /// OpenXR: no desktop window mirroring the left eye (there is none without a display).
+        #[arg(long, conflicts_with = "desktop")]
+        no_mirror: bool,
         #[command(flatten)]
         view: ViewArgs,
     },
@@ -249,6 +252,7 @@ fn main() -> Result<()> {
             dump_frames,
             dump_count,
             json,
+            no_mirror,
             view,
         } => {
             let xr_args = XrArgs {
@@ -256,6 +260,7 @@ fn main() -> Result<()> {
                 max_frames,
                 dump: dump_frames.map(|d| (d, dump_count.unwrap_or(DEFAULT_DUMP_COUNT))),
                 json,
+                no_mirror,
             };
             play(clip, desktop, xr_args, &view)
         }
@@ -268,12 +273,17 @@ struct XrArgs {
     max_frames: Option<u64>,
     dump: Option<(PathBuf, usize)>,
     json: bool,
+    no_mirror: bool,
 }
 
 impl XrArgs {
     /// True when an option that only the headset session understands was given.
     fn any(&self) -> bool {
-        self.forced || self.max_frames.is_some() || self.dump.is_some() || self.json
+        self.forced
+            || self.max_frames.is_some()
+            || self.dump.is_some()
+            || self.json
+            || self.no_mirror
     }
 }
 
@@ -329,6 +339,7 @@ fn play_xr(
         params: view.params(XR_BACKGROUND)?,
         max_frames: xr_args.max_frames,
         dump: xr_args.dump,
+        mirror: !xr_args.no_mirror,
     };
     let report = yakumo_player::xr::run(rt, &options)?;
     if xr_args.json {

@@ -117,6 +117,21 @@ fn the_player_runs_a_stereo_session_on_monado() {
     assert!(summary["frames_with_clip"].as_u64().unwrap() >= 90);
     assert_eq!(summary["exit"]["kind"], "requested", "{}", summary["exit"]);
     assert_eq!(summary["eye_resolution"], summary["recommended_resolution"]);
+    // scripts/xr-test.sh gives the player a virtual display when Xvfb is installed: then the
+    // desktop mirror must have shown (nearly) every submitted frame.
+    let mirrored = summary["mirror_frames"].as_u64().unwrap();
+    if std::env::var("YAKUMO_XR_MIRROR").is_ok_and(|v| v == "1") {
+        assert!(
+            log.contains("desktop mirror window open"),
+            "no mirror window on the virtual display"
+        );
+        assert!(
+            mirrored * 10 >= submitted * 9,
+            "the mirror showed {mirrored} of {submitted} frames"
+        );
+    } else {
+        assert_eq!(mirrored, 0, "a mirror without a display");
+    }
     let monado = read(&dir.join("monado.log"));
     assert!(
         monado.to_lowercase().contains("connected"),

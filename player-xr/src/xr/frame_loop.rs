@@ -19,6 +19,7 @@ use crate::xr::XrOptions;
 use crate::xr::dump::{CameraRecord, Dumper, EYE_NAMES, EyeRecord, FrameRecord};
 use crate::xr::eye::{EyeFov, Pose, eye_camera};
 use crate::xr::grab::Grab;
+use crate::xr::mirror::Mirror;
 use crate::xr::placement::{ClipAnchor, Placement};
 use crate::xr::report::{ExitReason, XrReport};
 use crate::xr::runtime::Runtime;
@@ -90,6 +91,20 @@ pub fn run(rt: &Runtime, options: &XrOptions) -> Result<XrReport> {
         None => None,
     };
     let xs = XrSession::open(rt, &vk)?;
+    let mirror = if options.mirror {
+        match Mirror::open(&gpu, xs.eyes[0].size()) {
+            Ok(m) => {
+                tracing::info!("desktop mirror window open (--no-mirror turns it off)");
+                Some(m)
+            }
+            Err(e) => {
+                tracing::info!("no desktop mirror: {e:#}");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let mut lp = Loop {
         rt,
         options,
@@ -105,6 +120,7 @@ pub fn run(rt: &Runtime, options: &XrOptions) -> Result<XrReport> {
         grab: Grab::default(),
         tracker: SessionTracker::default(),
         dumper,
+        mirror,
         last_time: None,
         exit_requested: false,
         report: XrReport {
@@ -119,6 +135,7 @@ pub fn run(rt: &Runtime, options: &XrOptions) -> Result<XrReport> {
             frames_waited: 0,
             frames_submitted: 0,
             frames_with_clip: 0,
+            mirror_frames: 0,
             dumped_frames: Vec::new(),
             interaction_profiles: Vec::new(),
             ipd_m: None,
@@ -139,6 +156,7 @@ pub fn run(rt: &Runtime, options: &XrOptions) -> Result<XrReport> {
     drop(xs);
     let mut report = lp.report;
     report.states_reached = lp.tracker.reached().to_vec();
+    report.mirror_frames = lp.mirror.as_ref().map_or(0, Mirror::shown);
     report.dumped_frames = lp.dumper.map(|d| d.written().to_vec()).unwrap_or_default();
     report.ipd_m =
         (report.frames_submitted > 0).then(|| lp.ipd_sum / report.frames_submitted as f64);
@@ -163,6 +181,7 @@ struct Loop<'a> {
     grab: Grab,
     tracker: SessionTracker,
     dumper: Option<Dumper>,
+    mirror: Option<Mirror>,
     last_time: Option<xr::Time>,
     exit_requested: bool,
     report: XrReport,
@@ -352,6 +371,9 @@ impl Loop<'_> {
                 (t, v, xs.eyes[i].size())
             };
             dumper.write(&self.gpu, [eye(0), eye(1)], &record)?;
+        }
+        if let Some(mirror) = self.mirror.as_mut().filter(|m| m.is_open()) {
+            mirror.show(&self.gpu, xs.eyes[0].image(index[0]).0);
         }
         xs.eyes[0].release()?;
         xs.eyes[1].release()?;

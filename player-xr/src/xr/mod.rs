@@ -8,6 +8,7 @@
 //! - [`eye`]: OpenXR view pose + asymmetric FOV → [`yakumo_core::Camera`].
 //! - [`placement`]: the clip standing on the floor in front of the viewer; [`grab`] moves it.
 //! - [`input`]: controller actions and suggested bindings.
+//! - [`mirror`]: the desktop window showing the left eye.
 //! - [`dump`]: `--dump-frames`; [`report`]: the end-of-session summary; [`watchdog`]: no hangs.
 
 pub mod dump;
@@ -15,6 +16,7 @@ pub mod eye;
 pub mod frame_loop;
 pub mod grab;
 pub mod input;
+pub mod mirror;
 pub mod placement;
 pub mod report;
 pub mod runtime;
@@ -50,4 +52,6 @@ pub struct XrOptions {
     pub max_frames: Option<u64>,
     /// Write the first N frames that show the clip into this folder.
     pub dump: Option<(PathBuf, usize)>,
+    /// Show the left eye in a desktop window when there is a display.
+    pub mirror: bool,
 }

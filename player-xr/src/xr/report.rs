@@ -65,6 +65,8 @@ pub struct XrReport {
     pub frames_submitted: u64,
     /// Of those, frames that drew a clip frame (others show the background while streaming).
     pub frames_with_clip: u64,
+    /// Frames shown in the desktop mirror window (0 without one).
+    pub mirror_frames: u64,
     /// Indices (in submission order) of the frames written by `--dump-frames`.
     pub dumped_frames: Vec<u64>,
     /// Interaction profiles the runtime reported for the hands.
@@ -114,6 +116,9 @@ impl fmt::Display for XrReport {
         }
         if !self.interaction_profiles.is_empty() {
             writeln!(f, "  controllers: {}", self.interaction_profiles.join(", "))?;
+        }
+        if self.mirror_frames > 0 {
+            writeln!(f, "  desktop mirror: {} frames shown", self.mirror_frames)?;
         }
         if !self.dumped_frames.is_empty() {
             writeln!(f, "  dumped frames: {:?}", self.dumped_frames)?;
