@@ -342,7 +342,7 @@ pub fn bake<B: TrainBackend>(
     for fi in 0..frames {
         trainer.prefetch_views(&held_out, fi + 1);
         let baked = reader.read_frame(fi)?;
-        for cam in trainer.held_out.clone() {
+        for &cam in &held_out {
             let view = ViewF32::from_camera(&trainer.data.cameras()[cam]);
             let truth = trainer.view(cam, fi)?;
             let model_render = render_view(trainer, cam, fi)?;

@@ -92,7 +92,7 @@ pub fn run(rt: &Runtime, options: &XrOptions) -> Result<XrReport> {
     };
     let xs = XrSession::open(rt, &vk)?;
     let mirror = if options.mirror {
-        match Mirror::open(&gpu, xs.eyes[0].size()) {
+        match Mirror::open(&gpu, xs.eyes[0].size(), xs.eyes[0].view_format()) {
             Ok(m) => {
                 tracing::info!("desktop mirror window open (--no-mirror turns it off)");
                 Some(m)

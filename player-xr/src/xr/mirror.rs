@@ -58,7 +58,8 @@ struct Output {
     config: wgpu::SurfaceConfiguration,
     blit: Blit,
     /// The eye image copied out of the swapchain (its images cannot be sampled).
-    copy: Option<(wgpu::Texture, wgpu::TextureView)>,
+    copy: wgpu::Texture,
+    copy_view: wgpu::TextureView,
 }
 
 /// An open mirror window.
@@ -86,9 +87,10 @@ fn window_size(eye: (u32, u32)) -> (u32, u32) {
 }
 
 impl Mirror {
-    /// Opens the mirror window for eyes of `eye` pixels on `gpu`, the session's device; an error
-    /// says why there is none (no display, a surface the device cannot present to).
-    pub fn open(gpu: &Gpu, eye: (u32, u32)) -> Result<Mirror> {
+    /// Opens the mirror window for eyes of `eye` pixels on `gpu`, the session's device, whose
+    /// images hold image-encoded colour in `eye_format` (the eyes' view format); an error says why
+    /// there is none (no display, a surface the device cannot present to).
+    pub fn open(gpu: &Gpu, eye: (u32, u32), eye_format: wgpu::TextureFormat) -> Result<Mirror> {
         let event_loop = EventLoop::new().context("no window system (no display)")?;
         let mut mirror = Mirror {
             event_loop,
@@ -137,11 +139,26 @@ impl Mirror {
             view_formats: vec![],
         };
         surface.configure(&gpu.device, &config);
+        let copy = gpu.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("mirror eye"),
+            size: wgpu::Extent3d {
+                width: eye.0,
+                height: eye.1,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: eye_format,
+            usage: wgpu::TextureUsages::COPY_DST | wgpu::TextureUsages::TEXTURE_BINDING,
+            view_formats: &[],
+        });
         mirror.output = Some(Output {
             surface,
             config,
             blit: Blit::scaled(&gpu.device, format),
-            copy: None,
+            copy_view: copy.create_view(&Default::default()),
+            copy,
         });
         Ok(mirror)
     }
@@ -162,8 +179,8 @@ impl Mirror {
             .pump_app_events(Some(Duration::ZERO), &mut self.handler);
     }
 
-    /// Handles the window's events and shows `eye` (a swapchain image that allows copies, in a
-    /// format whose bytes are image-encoded colour, viewed as such) in it. A closed window ends
+    /// Handles the window's events and shows `eye` (a swapchain image of the size and format the
+    /// mirror was opened for, that allows copies) in it. A closed window ends
     /// the mirror; a surface that is not ready skips the frame.
     pub fn show(&mut self, gpu: &Gpu, eye: &wgpu::Texture) {
         self.pump();
@@ -185,26 +202,6 @@ impl Mirror {
             out.config.height = size.height.max(1);
             out.surface.configure(&gpu.device, &out.config);
         }
-        let size = eye.size();
-        let stale = out.copy.as_ref().is_none_or(|(t, _)| {
-            t.size() != size || t.format().remove_srgb_suffix() != eye.format().remove_srgb_suffix()
-        });
-        if stale {
-            let raw = eye.format().remove_srgb_suffix();
-            let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
-                label: Some("mirror eye"),
-                size,
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: raw,
-                usage: wgpu::TextureUsages::COPY_DST | wgpu::TextureUsages::TEXTURE_BINDING,
-                view_formats: &[],
-            });
-            let view = texture.create_view(&Default::default());
-            out.copy = Some((texture, view));
-        }
-        let (copy, copy_view) = out.copy.as_ref().expect("made above");
         let frame = match out.surface.get_current_texture() {
             wgpu::CurrentSurfaceTexture::Success(t)
             | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
@@ -221,8 +218,9 @@ impl Mirror {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("mirror"),
             });
-        enc.copy_texture_to_texture(eye.as_image_copy(), copy.as_image_copy(), size);
-        out.blit.record(&gpu.device, &mut enc, copy_view, &target);
+        enc.copy_texture_to_texture(eye.as_image_copy(), out.copy.as_image_copy(), eye.size());
+        out.blit
+            .record(&gpu.device, &mut enc, &out.copy_view, &target);
         gpu.queue.submit([enc.finish()]);
         frame.present();
         self.shown += 1;

@@ -20,6 +20,20 @@ pub struct View {
     pub mask: Mask,
 }
 
+impl View {
+    /// Whether `p` projects into the camera's image, in front of it.
+    pub fn sees(&self, p: DVec3) -> bool {
+        self.pixel_of(p).is_some()
+    }
+
+    /// The pixel `p` projects to when the camera sees it.
+    fn pixel_of(&self, p: DVec3) -> Option<DVec2> {
+        self.camera
+            .project(p)
+            .filter(|px| self.camera.in_image(*px))
+    }
+}
+
 /// When a point counts as inside the hull.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rule {
@@ -182,12 +196,9 @@ pub fn classify_cell(views: &[View], centre: DVec3, half: f64, rule: &Rule) -> C
 pub fn point_inside(views: &[View], p: DVec3, rule: &Rule) -> bool {
     let (mut covered, mut rejected) = (0usize, 0usize);
     for view in views {
-        let Some(px) = view.camera.project(p) else {
+        let Some(px) = view.pixel_of(p) else {
             continue;
         };
-        if !view.camera.in_image(px) {
-            continue;
-        }
         if view
             .mask
             .get((px.x + 0.5).floor() as i64, (px.y + 0.5).floor() as i64)

@@ -13,6 +13,7 @@ use yakumo_core::ply::write_ply;
 use super::dataset::{load_views, open_dataset};
 use super::frame::{CarveSettings, DEFAULT_MIN_PART_SEEN, carve_frame};
 use super::hull::Aabb;
+use super::parts::PartStats;
 
 /// Arguments of `yakumo-train carve`.
 #[derive(Clone, Debug, clap::Args)]
@@ -109,9 +110,8 @@ struct FrameSummary {
     points: usize,
     inside_voxels: usize,
     /// Connected parts of the hull, and those dropped as phantoms.
-    parts: usize,
-    dropped_parts: usize,
-    dropped_voxels: usize,
+    #[serde(flatten)]
+    parts: PartStats,
     cavities_filled: usize,
     outlier_faces: usize,
     seconds: f64,
@@ -187,9 +187,7 @@ pub fn run(args: &CarveArgs) -> anyhow::Result<()> {
                 status: "skipped",
                 points: 0,
                 inside_voxels: 0,
-                parts: 0,
-                dropped_parts: 0,
-                dropped_voxels: 0,
+                parts: PartStats::default(),
                 cavities_filled: 0,
                 outlier_faces: 0,
                 seconds: 0.0,
@@ -221,9 +219,7 @@ pub fn run(args: &CarveArgs) -> anyhow::Result<()> {
             status: "carved",
             points: carved.points.len(),
             inside_voxels: carved.inside_voxels,
-            parts: carved.parts.parts,
-            dropped_parts: carved.parts.dropped_parts,
-            dropped_voxels: carved.parts.dropped_voxels,
+            parts: carved.parts.clone(),
             cavities_filled: carved.cavities_filled,
             outlier_faces: carved.outlier_faces,
             seconds: frame_start.elapsed().as_secs_f64(),
@@ -233,8 +229,8 @@ pub fn run(args: &CarveArgs) -> anyhow::Result<()> {
                 "frame {frame:06}: {} points, {} inside voxels ({} phantom part(s) of {} voxels dropped), {:.1} s → {}",
                 summary.points,
                 summary.inside_voxels,
-                summary.dropped_parts,
-                summary.dropped_voxels,
+                summary.parts.dropped_parts,
+                summary.parts.dropped_voxels,
                 summary.seconds,
                 path.display()
             );

@@ -1,4 +1,5 @@
-//! Carving one frame: visual hull → phantom parts dropped → cavity filling → boundary faces → outlier removal → points.
+//! Carving one frame: visual hull → phantom parts dropped → cavity filling → boundary faces →
+//! outlier removal → points.
 
 use glam::DVec3;
 

@@ -5,8 +5,8 @@
 //! split until the requested voxel size, where the voxel centre decides. A voxel is inside when
 //! enough cameras see it and at most a tolerated number of them see background there, so a few
 //! wrong mask pixels never punch holes. Connected parts that the rig sees much worse than the
-//! subject (phantoms of sparse rigs) are dropped ([`parts`]), enclosed cavities are filled, the boundary faces between
-//! inside and outside voxels are cleaned of statistical outliers and a fixed number of points is
+//! subject (phantoms of sparse rigs) are dropped ([`parts`]), enclosed cavities are filled, the
+//! boundary faces between inside and outside voxels are cleaned of statistical outliers and a fixed number of points is
 //! sampled on them ([`surface`]). [`dataset`] loads frames of an EasyVolcap dataset and
 //! [`command`] is the `yakumo-train carve` subcommand.
 

@@ -5,7 +5,6 @@
 
 use std::collections::VecDeque;
 
-use glam::DVec3;
 use rayon::prelude::*;
 
 use super::classify::View;
@@ -15,7 +14,7 @@ use super::volume::VoxelVolume;
 const SAMPLES_PER_PART: usize = 512;
 
 /// What [`drop_poorly_seen_parts`] found and removed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PartStats {
     /// Connected parts (26-neighbourhood) of the hull.
     pub parts: usize,
@@ -51,7 +50,10 @@ pub fn drop_poorly_seen_parts(
         .map(|part| {
             part.samples
                 .iter()
-                .map(|&i| cameras_seeing(views, volume.centre_of_index(i)))
+                .map(|&i| {
+                    let p = volume.centre_of_index(i);
+                    views.iter().filter(|v| v.sees(p)).count()
+                })
                 .max()
                 .unwrap_or(0)
         })
@@ -71,14 +73,6 @@ pub fn drop_poorly_seen_parts(
         }
     }
     stats
-}
-
-/// Number of cameras whose image `p` projects into, in front of the camera.
-fn cameras_seeing(views: &[View], p: DVec3) -> usize {
-    views
-        .iter()
-        .filter(|v| v.camera.project(p).is_some_and(|px| v.camera.in_image(px)))
-        .count()
 }
 
 /// The 26-connected parts of the inside voxels, each with an even spread of sample voxels.
@@ -128,11 +122,10 @@ fn clear_part(volume: &mut VoxelVolume, seed: usize) {
     let mut queue = VecDeque::from([seed]);
     volume.clear_index(seed);
     while let Some(i) = queue.pop_front() {
-        let mut next = Vec::new();
-        volume.for_each_inside_neighbour(i, |j| next.push(j));
-        for j in next {
+        let start = queue.len();
+        volume.for_each_inside_neighbour(i, |j| queue.push_back(j));
+        for &j in queue.range(start..) {
             volume.clear_index(j);
-            queue.push_back(j);
         }
     }
 }
