@@ -3,10 +3,11 @@
 # Mesa's lavapipe, inside a Debian trixie root (Debian 12 has no Monado package), following
 # ../shared/XR-TESTING.md. Builds the root once and caches it (YAKUMO_XR_ROOT, default
 # /var/cache/yakumo-ci/trixie), plays a small test clip for YAKUMO_XR_FRAMES frames (default 120)
-# with per-eye image dumps, stops Monado, then checks the results with the ignored Rust test
-# player-xr/tests/xr_monado.rs (session reached FOCUSED, frames submitted with both eyes,
-# disparity of the two eyes' images against the IPD, clean exit; with Xvfb installed, the desktop
-# mirror window showed the left eye on its virtual display).
+# with per-eye image dumps, once per render path (compute, raster), stops Monado, then checks the
+# results with the ignored Rust test player-xr/tests/xr_monado.rs (per path: session reached
+# FOCUSED, frames submitted with both eyes, disparity of the two eyes' images against the IPD,
+# clean exit; with Xvfb installed, the desktop mirror window showed the left eye on its virtual
+# display).
 # Needs root or sudo (debootstrap, chroot, bind mounts) and, the first time, Debian's mirrors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,8 @@ cd "$(dirname "$0")/.."
 ROOT=${YAKUMO_XR_ROOT:-/var/cache/yakumo-ci/trixie}
 MIRROR=${YAKUMO_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 FRAMES=${YAKUMO_XR_FRAMES:-120}
+# One session per render path, one after the other on the same Monado service.
+PATHS="compute raster"
 TARGET=${CARGO_TARGET_DIR:-$PWD/target}
 OUT=$TARGET/xr-test
 # The X libraries are what the player's desktop mirror window needs (winit loads them at run time).
@@ -102,7 +105,7 @@ if [ -n "$display" ]; then
   "${as_root[@]}" mkdir -p "$ROOT/tmp/.X11-unix"
   "${as_root[@]}" mount --bind /tmp/.X11-unix "$ROOT/tmp/.X11-unix"
 fi
-say "playing $FRAMES frames against Monado (simulated HMD, null compositor, lavapipe)"
+say "playing $FRAMES frames per render path ($PATHS) against Monado (simulated HMD, null compositor, lavapipe)"
 "${as_root[@]}" chroot "$ROOT" /bin/sh -c "
   cd $RUN
   export VK_DRIVER_FILES=\$(ls /usr/share/vulkan/icd.d/lvp_icd*.json | head -n 1)
@@ -112,9 +115,13 @@ say "playing $FRAMES frames against Monado (simulated HMD, null compositor, lava
   monado=\$!
   for i in \$(seq 100); do [ -S \$XDG_RUNTIME_DIR/monado_comp_ipc ] && break; sleep 0.1; done
   [ -z "$display" ] || export DISPLAY=$display
-  RUST_LOG=info timeout 900 ./yakumo-player play figure.yk4d --xr --max-frames $FRAMES \
-    --dump-frames dump --dump-count 3 --k 8 --json > summary.json 2> player.log
-  echo \$? > player.rc
+  for path in $PATHS; do
+    mkdir -p \$path
+    RUST_LOG=info timeout 900 ./yakumo-player play figure.yk4d --xr --path \$path \
+      --max-frames $FRAMES --dump-frames \$path/dump --dump-count 3 --k 8 --json \
+      > \$path/summary.json 2> \$path/player.log
+    echo \$? > \$path/player.rc
+  done
   kill \$monado
   wait \$monado
   echo \$? > monado.rc
@@ -124,7 +131,9 @@ stop_xvfb
 trap - EXIT
 "${as_root[@]}" cp -r "$ROOT$RUN/." "$OUT/"
 "${as_root[@]}" chown -R "$(id -u):$(id -g)" "$OUT"
-say "player exit status $(cat "$OUT/player.rc" 2>/dev/null || echo missing); log in $OUT/player.log"
+for path in $PATHS; do
+  say "$path path: player exit status $(cat "$OUT/$path/player.rc" 2>/dev/null || echo missing); log in $OUT/$path/player.log"
+done
 
 # 4. The checks.
 YAKUMO_XR_RESULTS="$OUT" YAKUMO_XR_MIRROR=${display:+1} cargo test -p yakumo-player --test xr_monado -- --ignored --nocapture

@@ -124,8 +124,9 @@ struct ViewArgs {
     /// Layers per pixel (15 matches training; 11-12 is usually enough for playback).
     #[arg(long, default_value_t = 15)]
     k: u32,
-    /// Renderer: raster (depth peeling) or compute (tile binning).
-    #[arg(long, default_value = "raster")]
+    /// Renderer: compute (tile binning in compute shaders; the faster one wherever it was
+    /// measured, see docs/BENCHMARKS.md) or raster (hardware depth peeling, one pass per layer).
+    #[arg(long, default_value_t = RenderPath::Compute)]
     path: RenderPath,
 }
 
@@ -328,15 +329,11 @@ fn play_xr(
             "--camera, --orbit and --size choose the desktop view; in the headset the runtime sets the views"
         );
     }
-    if view.path != RenderPath::Raster {
-        bail!(
-            "the headset player renders with the raster path (--path compute is for the desktop, render and bench)"
-        );
-    }
     let options = XrOptions {
         clip,
         up: parse_vec3(&view.up).context("--up")?,
         params: view.params(XR_BACKGROUND)?,
+        path: view.path,
         max_frames: xr_args.max_frames,
         dump: xr_args.dump,
         mirror: !xr_args.no_mirror,

@@ -1,7 +1,8 @@
-//! Checks a run of the OpenXR player against Monado (simulated HMD, null compositor, lavapipe)
-//! that `scripts/xr-test.sh` made: the session reached FOCUSED, at least 100 frames were
-//! submitted with both eyes rendered, the dumped eye images show the clip from two viewpoints
-//! whose disparity matches the eye separation, and the player exited cleanly.
+//! Checks the runs of the OpenXR player against Monado (simulated HMD, null compositor,
+//! lavapipe) that `scripts/xr-test.sh` made, one session per render path: each reached FOCUSED,
+//! submitted at least 100 frames with both eyes rendered by that path, dumped eye images that
+//! show the clip from two viewpoints whose disparity matches the eye separation, and exited
+//! cleanly.
 //!
 //! Ignored in plain `cargo test` because it needs that run's results; `scripts/xr-test.sh`
 //! (called by `scripts/test.sh`) runs it with `YAKUMO_XR_RESULTS=DIR`, and it fails, never
@@ -67,8 +68,17 @@ fn project_xr(eye: &Value, p: DVec3) -> (f64, f64, f64) {
 
 #[test]
 #[ignore = "needs the results of a Monado run: scripts/xr-test.sh runs it"]
-fn the_player_runs_a_stereo_session_on_monado() {
-    let dir = results();
+fn the_player_runs_a_stereo_session_on_monado_with_each_render_path() {
+    let results = results();
+    for path in ["compute", "raster"] {
+        println!("--- {path} path");
+        check_session(&results, &results.join(path), path);
+    }
+}
+
+/// Checks one session's results in `dir`, drawn by the render `path`; `results` holds the clip
+/// and Monado's log.
+fn check_session(results: &Path, dir: &Path, path: &str) {
     let rc = read(&dir.join("player.rc"));
     let log = read(&dir.join("player.log"));
     assert_eq!(
@@ -86,6 +96,7 @@ fn the_player_runs_a_stereo_session_on_monado() {
     );
     let summary: Value =
         serde_json::from_str(&read(&dir.join("summary.json"))).expect("summary JSON");
+    assert_eq!(summary["render_path"], path, "the session drew with another path");
     println!(
         "summary: {}",
         serde_json::to_string_pretty(&summary).unwrap()
@@ -132,14 +143,14 @@ fn the_player_runs_a_stereo_session_on_monado() {
     } else {
         assert_eq!(mirrored, 0, "a mirror without a display");
     }
-    let monado = read(&dir.join("monado.log"));
+    let monado = read(&results.join("monado.log"));
     assert!(
         monado.to_lowercase().contains("connected"),
         "monado never saw the client:\n{monado}"
     );
 
     // The clip's head centre, per clip frame, in clip coordinates.
-    let mut clip = ClipReader::open(dir.join("figure.yk4d")).expect("the test clip");
+    let mut clip = ClipReader::open(results.join("figure.yk4d")).expect("the test clip");
     let dumps = dir.join("dump");
     let dumped: Vec<u64> = serde_json::from_value(summary["dumped_frames"].clone()).unwrap();
     assert!(!dumped.is_empty(), "no frames dumped");

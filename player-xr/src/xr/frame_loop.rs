@@ -1,6 +1,7 @@
 //! The frame loop: events and session states, `xrWaitFrame` pacing, input, the clip's play head,
-//! and one render per eye into that eye's swapchain image with the view located at the
-//! predicted display time.
+//! and one render per eye with the view located at the predicted display time: the raster path
+//! draws into the eye's swapchain image, the compute path into the eye's canvas
+//! ([`EyeCanvases`]), which is then copied there.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +17,7 @@ use crate::playback::Playback;
 use crate::render::{PointRenderer, RenderPath, ViewTarget, new_renderer};
 use crate::stream::FrameStream;
 use crate::xr::XrOptions;
+use crate::xr::canvas::{CANVAS_FORMAT, EyeCanvases};
 use crate::xr::dump::{CameraRecord, Dumper, EYE_NAMES, EyeRecord, FrameRecord};
 use crate::xr::eye::{EyeFov, Pose, eye_camera};
 use crate::xr::grab::Grab;
@@ -81,7 +83,7 @@ pub fn run(rt: &Runtime, options: &XrOptions) -> Result<XrReport> {
     let vk = vulkan::create(rt)?;
     let gpu = vk.gpu.clone();
     tracing::info!("rendering on {}", gpu.describe());
-    let renderer = new_renderer(&gpu, RenderPath::Raster);
+    let renderer = new_renderer(&gpu, options.path);
     watchdog.beat();
     let stream = FrameStream::open(&options.clip, READ_AHEAD)
         .with_context(|| format!("opening {}", options.clip.display()))?;
@@ -91,6 +93,8 @@ pub fn run(rt: &Runtime, options: &XrOptions) -> Result<XrReport> {
         None => None,
     };
     let xs = XrSession::open(rt, &vk)?;
+    let sizes: Vec<(u32, u32)> = xs.eyes.iter().map(|e| e.size()).collect();
+    let canvases = (options.path == RenderPath::Compute).then(|| EyeCanvases::new(&gpu, &sizes));
     let mirror = if options.mirror {
         match Mirror::open(&gpu, xs.eyes[0].size(), xs.eyes[0].view_format()) {
             Ok(m) => {
@@ -110,6 +114,7 @@ pub fn run(rt: &Runtime, options: &XrOptions) -> Result<XrReport> {
         options,
         gpu,
         renderer,
+        canvases,
         playback: Playback::new(stream.frame_count(), info.fps),
         stream,
         frame: None,
@@ -127,6 +132,7 @@ pub fn run(rt: &Runtime, options: &XrOptions) -> Result<XrReport> {
             runtime: rt.runtime_name.clone(),
             system: rt.system_name.clone(),
             adapter: vk.gpu.describe(),
+            render_path: options.path,
             reference_space: xs.space_name().into(),
             swapchain_format: xs.format_name.clone(),
             eye_resolution: xs.eyes.iter().map(|e| [e.size().0, e.size().1]).collect(),
@@ -171,6 +177,8 @@ struct Loop<'a> {
     options: &'a XrOptions,
     gpu: Gpu,
     renderer: Box<dyn PointRenderer>,
+    /// The compute path's per-eye storage images (none on the raster path).
+    canvases: Option<EyeCanvases>,
     playback: Playback,
     stream: FrameStream,
     frame: Option<GpuFrame>,
@@ -336,12 +344,25 @@ impl Loop<'_> {
                     size: xs.eyes[i].size(),
                 })
                 .collect();
-            match &self.frame {
-                Some(f) => {
+            match (&self.frame, &self.canvases) {
+                (Some(f), Some(canvases)) => {
+                    let drawn: Vec<ViewTarget<'_>> = (0..2)
+                        .map(|i| ViewTarget {
+                            target: canvases.view(i),
+                            format: CANVAS_FORMAT,
+                            ..targets[i]
+                        })
+                        .collect();
+                    self.renderer
+                        .render(&self.gpu, f, &drawn, &self.options.params, None)?;
+                    let images = [0, 1].map(|i| xs.eyes[i].image(index[i]).0);
+                    canvases.copy_to(&self.gpu, &images);
+                }
+                (Some(f), None) => {
                     self.renderer
                         .render(&self.gpu, f, &targets, &self.options.params, None)?
                 }
-                None => clear(&self.gpu, &targets, self.options.params.background),
+                (None, _) => clear(&self.gpu, &targets, self.options.params.background),
             }
         }
         let submitted = self.report.frames_submitted;

@@ -8,9 +8,11 @@
 //! - [`eye`]: OpenXR view pose + asymmetric FOV → [`yakumo_core::Camera`].
 //! - [`placement`]: the clip standing on the floor in front of the viewer; [`grab`] moves it.
 //! - [`input`]: controller actions and suggested bindings.
+//! - [`canvas`]: the compute path's per-eye storage images, copied into the swapchains.
 //! - [`mirror`]: the desktop window showing the left eye.
 //! - [`dump`]: `--dump-frames`; [`report`]: the end-of-session summary; [`watchdog`]: no hangs.
 
+pub mod canvas;
 pub mod dump;
 pub mod eye;
 pub mod frame_loop;
@@ -34,7 +36,7 @@ pub use frame_loop::run;
 pub use report::{ExitReason, XrReport};
 pub use runtime::{Runtime, RuntimeError};
 
-use crate::render::RenderParams;
+use crate::render::{RenderParams, RenderPath};
 
 /// Frames `--dump-frames` writes unless told otherwise.
 pub const DEFAULT_DUMP_COUNT: usize = 4;
@@ -48,6 +50,8 @@ pub struct XrOptions {
     pub up: DVec3,
     /// Layers per pixel and background (opaque: the headset shows no desktop behind it).
     pub params: RenderParams,
+    /// The point renderer drawing the eyes.
+    pub path: RenderPath,
     /// End the session cleanly after this many submitted frames.
     pub max_frames: Option<u64>,
     /// Write the first N frames that show the clip into this folder.

@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::render::RenderPath;
+
 /// How the session ended.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
@@ -49,6 +51,8 @@ pub struct XrReport {
     pub system: String,
     /// The Vulkan adapter rendering.
     pub adapter: String,
+    /// The point renderer drawing the eyes.
+    pub render_path: RenderPath,
     /// `STAGE` or `LOCAL`.
     pub reference_space: String,
     /// Vulkan format of the swapchains.
@@ -89,8 +93,8 @@ impl fmt::Display for XrReport {
         };
         writeln!(
             f,
-            "OpenXR session: {} | headset {} | {}",
-            self.runtime, self.system, self.adapter
+            "OpenXR session: {} | headset {} | {} | {} path",
+            self.runtime, self.system, self.adapter, self.render_path
         )?;
         writeln!(f, "  states reached: {}", self.states_reached.join(" → "))?;
         let fps = if self.seconds > 0.0 {

@@ -124,8 +124,11 @@ impl EyeSwapchain {
         format: SwapchainFormat,
         size: (u32, u32),
     ) -> Result<EyeSwapchain, SwapchainError> {
-        let mut usage =
-            xr::SwapchainUsageFlags::COLOR_ATTACHMENT | xr::SwapchainUsageFlags::TRANSFER_SRC;
+        // Colour attachment for the raster path, transfer destination for the compute path's
+        // canvases, transfer source for the mirror and the frame dumps.
+        let mut usage = xr::SwapchainUsageFlags::COLOR_ATTACHMENT
+            | xr::SwapchainUsageFlags::TRANSFER_DST
+            | xr::SwapchainUsageFlags::TRANSFER_SRC;
         if format.mutable() {
             usage |= xr::SwapchainUsageFlags::MUTABLE_FORMAT;
         }
@@ -170,7 +173,9 @@ impl EyeSwapchain {
                 sample_count: 1,
                 dimension: wgpu::TextureDimension::D2,
                 format: format.texture,
-                usage: wgpu::TextureUses::COLOR_TARGET | wgpu::TextureUses::COPY_SRC,
+                usage: wgpu::TextureUses::COLOR_TARGET
+                    | wgpu::TextureUses::COPY_DST
+                    | wgpu::TextureUses::COPY_SRC,
                 memory_flags: wgpu::hal::MemoryFlags::empty(),
                 view_formats: view_formats.clone(),
             };
@@ -197,6 +202,7 @@ impl EyeSwapchain {
                         dimension: wgpu::TextureDimension::D2,
                         format: format.texture,
                         usage: wgpu::TextureUsages::RENDER_ATTACHMENT
+                            | wgpu::TextureUsages::COPY_DST
                             | wgpu::TextureUsages::COPY_SRC,
                         view_formats: &view_formats,
                     },
