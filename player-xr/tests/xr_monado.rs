@@ -96,7 +96,10 @@ fn check_session(results: &Path, dir: &Path, path: &str) {
     );
     let summary: Value =
         serde_json::from_str(&read(&dir.join("summary.json"))).expect("summary JSON");
-    assert_eq!(summary["render_path"], path, "the session drew with another path");
+    assert_eq!(
+        summary["render_path"], path,
+        "the session drew with another path"
+    );
     println!(
         "summary: {}",
         serde_json::to_string_pretty(&summary).unwrap()

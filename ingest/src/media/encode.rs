@@ -310,6 +310,10 @@ fn build_pipeline(
             .property("key-int-max", key_interval)
             // No B-frames: presentation times then start at 0 (mp4mux writes no edit list).
             .property("bframes", 0u32)
+            // One thread: the same frames always give the same file. x264's threads do not
+            // (measured: three encodes of one clip at once, three bitstreams), which made the
+            // synthetic rig's board videos, and calibrations from them, vary from run to run.
+            .property("threads", 1u32)
     })?;
     let parse = pipeline::make("h264parse")?;
     let mux = pipeline::make_with("mp4mux", |b| b.property("faststart", true))?;

@@ -48,9 +48,11 @@ impl EyeCanvases {
 
     /// Copies every eye's canvas into its swapchain image (same size, an RGBA8 format).
     pub fn copy_to(&self, gpu: &Gpu, images: &[&wgpu::Texture]) {
-        let mut enc = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("eye canvases → swapchain"),
-        });
+        let mut enc = gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("eye canvases → swapchain"),
+            });
         for ((canvas, _), image) in self.eyes.iter().zip(images) {
             enc.copy_texture_to_texture(
                 canvas.as_image_copy(),
