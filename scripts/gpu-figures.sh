@@ -134,14 +134,10 @@ eval_bake() {
 bake_short() {
   local frames="${SHORT_FRAMES:-10}"
   fit short "${SHORT_ITERS:-300}" cuda "$rig/truth/points" --frames "0..$frames"
-  local t0 v
-  for v in ${BAKE_VIEWS:-self}; do
-    t0=$SECONDS
-    YAKUMO_BAKE_VIEWS=$v timeout "$step_s" "$bin/yakumo-train" bake "$work/short" \
-      --out "$work/short-$v.yk4d" --json > "$out/bake-short-$v.json" 2> "$out/bake-short-$v.log" \
-      || echo "(exit $?)" >> "$out/bake-short-$v.json"
-    row "bake ($v) of $frames frames: $((SECONDS - t0)) s; $(tr -d '\n ' < "$out/bake-short-$v.json" | head -c 400)"
-  done
+  local t0=$SECONDS
+  timeout "$step_s" "$bin/yakumo-train" bake "$work/short" --out "$work/short.yk4d" --json \
+    > "$out/bake-short.json" 2> "$out/bake-short.log" || echo "(exit $?)" >> "$out/bake-short.json"
+  row "bake of $frames frames: $((SECONDS - t0)) s; $(tr -d '\n ' < "$out/bake-short.json" | head -c 600)"
 }
 
 # Two separate --deterministic fits must end with the same loss on CUDA.

@@ -13,7 +13,6 @@ use burn::tensor::{Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
-use yakumo_core::Camera;
 use yakumo_core::clip::{ClipHeaderParams, ClipReader, ClipWriter, FramePoints};
 use yakumo_core::render_ref::ViewF32;
 use yakumo_core::sh;
@@ -229,8 +228,10 @@ pub fn bake_frame<B: TrainBackend>(
     let uploaded = trainer.upload_sources::<B::InnerBackend>(&train, frame, &device)?;
     let loaded = started.elapsed();
     let mut obs = Vec::new();
-    for (camera, ids) in viewpoints(&cams, &train, spec.sources) {
-        let view = ViewF32::from_camera(&camera);
+    for &cam in &train {
+        let view = ViewF32::from_camera(&cams[cam]);
+        let ids =
+            crate::data::nearest_sources(&cams, &train, cams[cam].centre(), None, spec.sources);
         let slot = |id: &usize| {
             train
                 .iter()
@@ -266,49 +267,6 @@ pub fn bake_frame<B: TrainBackend>(
         out.sh_rest.extend(rest);
     }
     Ok(out)
-}
-
-/// The viewpoints whose model colours the bake fits, each with its blending sources (EXPERIMENT:
-/// `YAKUMO_BAKE_VIEWS` = `self` training cameras blending their own image too, `train` training
-/// cameras without their own image, `mid` those plus the midpoint between every training camera
-/// and its nearest neighbour).
-fn viewpoints(cams: &[Camera], train: &[usize], sources: usize) -> Vec<(Camera, Vec<usize>)> {
-    let variant = std::env::var("YAKUMO_BAKE_VIEWS").unwrap_or_else(|_| "self".into());
-    let mut out = Vec::new();
-    for &cam in train {
-        let exclude = (variant != "self").then_some(cam);
-        let ids = crate::data::nearest_sources(cams, train, cams[cam].centre(), exclude, sources);
-        out.push((cams[cam].clone(), ids));
-    }
-    if variant == "mid" {
-        let mut pairs = std::collections::BTreeSet::new();
-        for &cam in train {
-            let next = crate::data::nearest_sources(cams, train, cams[cam].centre(), Some(cam), 1);
-            if let Some(&other) = next.first() {
-                pairs.insert((cam.min(other), cam.max(other)));
-            }
-        }
-        for (a, b) in pairs {
-            let mid = between(&cams[a], &cams[b]);
-            let ids = crate::data::nearest_sources(cams, train, mid.centre(), None, sources);
-            out.push((mid, ids));
-        }
-    }
-    out
-}
-
-/// The camera halfway between `a` and `b`: centre and rotation interpolated, `a`'s intrinsics.
-fn between(a: &Camera, b: &Camera) -> Camera {
-    let qa = glam::DQuat::from_mat3(&a.r);
-    let qb = glam::DQuat::from_mat3(&b.r);
-    let r = glam::DMat3::from_quat(qa.slerp(qb, 0.5));
-    let centre = (a.centre() + b.centre()) * 0.5;
-    Camera {
-        name: format!("{}~{}", a.name, b.name),
-        r,
-        t: -(r * centre),
-        ..a.clone()
-    }
 }
 
 /// Renders a baked frame into `view` with the training renderer (colours by `yakumo_core::sh`).
