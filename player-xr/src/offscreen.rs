@@ -49,6 +49,11 @@ impl OffscreenTarget {
         self.size
     }
 
+    /// The texture (to copy from).
+    pub fn texture(&self) -> &wgpu::Texture {
+        &self.texture
+    }
+
     /// Copies the texture back (waiting for the GPU) as straight-from-the-target RGBA8.
     pub fn read(&self, gpu: &Gpu) -> Result<RgbaImage, GpuError> {
         let mut enc = gpu.device.create_command_encoder(&Default::default());

@@ -1,49 +1,31 @@
-//! Where the compute path draws the eyes in a headset session: one storage image per eye,
+//! Where the compute path draws the eyes in a headset session: one offscreen target per eye,
 //! copied into that eye's swapchain image once both are rendered. The runtime's sRGB swapchain
 //! images cannot be storage images, but a copy between `Rgba8Unorm` and `Rgba8UnormSrgb` moves
 //! the already-encoded bytes unchanged, so the result matches the raster path drawing directly.
 
 use crate::gpu::Gpu;
+use crate::offscreen::OffscreenTarget;
 
-/// The format the compute path writes (the colours are image-encoded, like the swapchain's).
-pub const CANVAS_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
-
-/// One storage image per eye.
+/// One offscreen target per eye.
 #[derive(Debug)]
 pub struct EyeCanvases {
-    eyes: Vec<(wgpu::Texture, wgpu::TextureView)>,
+    eyes: Vec<OffscreenTarget>,
 }
 
 impl EyeCanvases {
-    /// Storage images of the eyes' `sizes`.
+    /// Targets of the eyes' `sizes`.
     pub fn new(gpu: &Gpu, sizes: &[(u32, u32)]) -> EyeCanvases {
-        let eyes = sizes
-            .iter()
-            .map(|&(width, height)| {
-                let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
-                    label: Some("eye canvas"),
-                    size: wgpu::Extent3d {
-                        width,
-                        height,
-                        depth_or_array_layers: 1,
-                    },
-                    mip_level_count: 1,
-                    sample_count: 1,
-                    dimension: wgpu::TextureDimension::D2,
-                    format: CANVAS_FORMAT,
-                    usage: wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::COPY_SRC,
-                    view_formats: &[],
-                });
-                let view = texture.create_view(&Default::default());
-                (texture, view)
-            })
-            .collect();
-        EyeCanvases { eyes }
+        EyeCanvases {
+            eyes: sizes
+                .iter()
+                .map(|&s| OffscreenTarget::new(gpu, s))
+                .collect(),
+        }
     }
 
-    /// The view the renderer draws eye `i` into.
-    pub fn view(&self, i: usize) -> &wgpu::TextureView {
-        &self.eyes[i].1
+    /// The target the renderer draws eye `i` into.
+    pub fn eye(&self, i: usize) -> &OffscreenTarget {
+        &self.eyes[i]
     }
 
     /// Copies every eye's canvas into its swapchain image (same size, an RGBA8 format).
@@ -53,11 +35,12 @@ impl EyeCanvases {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("eye canvases → swapchain"),
             });
-        for ((canvas, _), image) in self.eyes.iter().zip(images) {
+        for (canvas, image) in self.eyes.iter().zip(images) {
+            let texture = canvas.texture();
             enc.copy_texture_to_texture(
-                canvas.as_image_copy(),
+                texture.as_image_copy(),
                 image.as_image_copy(),
-                canvas.size(),
+                texture.size(),
             );
         }
         gpu.queue.submit([enc.finish()]);

@@ -13,11 +13,12 @@ use yakumo_core::Camera;
 
 use crate::frame::GpuFrame;
 use crate::gpu::Gpu;
+use crate::offscreen::OFFSCREEN_FORMAT;
 use crate::playback::Playback;
 use crate::render::{PointRenderer, RenderPath, ViewTarget, new_renderer};
 use crate::stream::FrameStream;
 use crate::xr::XrOptions;
-use crate::xr::canvas::{CANVAS_FORMAT, EyeCanvases};
+use crate::xr::canvas::EyeCanvases;
 use crate::xr::dump::{CameraRecord, Dumper, EYE_NAMES, EyeRecord, FrameRecord};
 use crate::xr::eye::{EyeFov, Pose, eye_camera};
 use crate::xr::grab::Grab;
@@ -336,33 +337,31 @@ impl Loop<'_> {
 
         let index = [xs.eyes[0].acquire()?, xs.eyes[1].acquire()?];
         {
+            // The compute path draws into the canvases, the raster path into the swapchain.
             let targets: Vec<ViewTarget<'_>> = (0..2)
-                .map(|i| ViewTarget {
-                    camera: &cams[i],
-                    target: xs.eyes[i].image(index[i]).1,
-                    format: xs.eyes[i].view_format(),
-                    size: xs.eyes[i].size(),
+                .map(|i| {
+                    let (target, format) = match &self.canvases {
+                        Some(c) => (&c.eye(i).view, OFFSCREEN_FORMAT),
+                        None => (xs.eyes[i].image(index[i]).1, xs.eyes[i].view_format()),
+                    };
+                    ViewTarget {
+                        camera: &cams[i],
+                        target,
+                        format,
+                        size: xs.eyes[i].size(),
+                    }
                 })
                 .collect();
-            match (&self.frame, &self.canvases) {
-                (Some(f), Some(canvases)) => {
-                    let drawn: Vec<ViewTarget<'_>> = (0..2)
-                        .map(|i| ViewTarget {
-                            target: canvases.view(i),
-                            format: CANVAS_FORMAT,
-                            ..targets[i]
-                        })
-                        .collect();
-                    self.renderer
-                        .render(&self.gpu, f, &drawn, &self.options.params, None)?;
-                    let images = [0, 1].map(|i| xs.eyes[i].image(index[i]).0);
-                    canvases.copy_to(&self.gpu, &images);
-                }
-                (Some(f), None) => {
+            match &self.frame {
+                Some(f) => {
                     self.renderer
                         .render(&self.gpu, f, &targets, &self.options.params, None)?
                 }
-                (None, _) => clear(&self.gpu, &targets, self.options.params.background),
+                None => clear(&self.gpu, &targets, self.options.params.background),
+            }
+            if let Some(canvases) = &self.canvases {
+                let images = [0, 1].map(|i| xs.eyes[i].image(index[i]).0);
+                canvases.copy_to(&self.gpu, &images);
             }
         }
         let submitted = self.report.frames_submitted;
