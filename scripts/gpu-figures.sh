@@ -134,10 +134,14 @@ eval_bake() {
 bake_short() {
   local frames="${SHORT_FRAMES:-10}"
   fit short "${SHORT_ITERS:-300}" cuda "$rig/truth/points" --frames "0..$frames"
-  local t0=$SECONDS
-  timeout "$step_s" "$bin/yakumo-train" bake "$work/short" --out "$work/short.yk4d" --json \
-    > "$out/bake-short.json" 2> "$out/bake-short.log" || echo "(exit $?)" >> "$out/bake-short.json"
-  row "bake of $frames frames: $((SECONDS - t0)) s; $(tr -d '\n ' < "$out/bake-short.json" | head -c 600)"
+  local t0 r
+  for r in ${BAKE_RIDGES:-0.05}; do
+    t0=$SECONDS
+    timeout "$step_s" "$bin/yakumo-train" bake "$work/short" --ridge "$r" \
+      --out "$work/short-$r.yk4d" --json > "$out/bake-short-$r.json" 2> "$out/bake-short-$r.log" \
+      || echo "(exit $?)" >> "$out/bake-short-$r.json"
+    row "bake (ridge $r) of $frames frames: $((SECONDS - t0)) s; $(tr -d '\n ' < "$out/bake-short-$r.json" | grep -o '"model_psnr.*"seconds":[0-9.]*')"
+  done
 }
 
 # Two separate --deterministic fits must end with the same loss on CUDA.
@@ -155,10 +159,12 @@ determinism() {
   fi
 }
 
-# Frame times of the player; PLAYER_PATHS (default "raster compute") picks the render paths.
+# Frame times of the player; PLAYER_PATHS (default "raster compute") picks the render paths,
+# PLAYER_CLIPS (default "250k 1m") the clips.
 player() {
-  local clip250="$rig/truth/clip.yk4d" clip1m="$work/rig-1m/truth/clip.yk4d"
-  for clip in "$clip250" "$clip1m"; do
+  local -A clips=([250k]="$rig/truth/clip.yk4d" [1m]="$work/rig-1m/truth/clip.yk4d")
+  for name in ${PLAYER_CLIPS:-250k 1m}; do
+    local clip="${clips[$name]}"
     local pts
     pts=$(basename "$(dirname "$(dirname "$clip")")")
     for size in 1920x1080 3840x2160; do

@@ -68,6 +68,11 @@ pub struct BakeReport {
     pub baked_psnr: Option<f64>,
     /// PSNR of the baked renders against the model's renders (dB).
     pub baked_vs_model_psnr: Option<f64>,
+    /// Held-out PSNR of the baked points before the clip's quantisation (dB): `baked_psnr` minus
+    /// this is what quantisation costs.
+    pub unquantised_psnr: Option<f64>,
+    /// PSNR of the quantised points' renders against the unquantised ones' (dB).
+    pub quantised_vs_unquantised_psnr: Option<f64>,
     /// Seconds spent.
     pub seconds: f64,
     /// Where they went.
@@ -83,8 +88,17 @@ pub struct BakeTimes {
     pub views: f64,
     /// Fitting each point's SH colour on the CPU.
     pub fit: f64,
-    /// Reading the clip back and rendering the held-out views.
+    /// Rendering the held-out views: the baked points before and after quantisation, and the
+    /// clip as read back.
     pub check: f64,
+}
+
+/// Sums of the held-out PSNRs that measure what the clip's quantisation costs.
+#[derive(Default)]
+struct QuantisationCost {
+    exact_sum: f64,
+    between_sum: f64,
+    count: usize,
 }
 
 /// Per-point compositing weight `Σ_pixels T·α` of every point in `view`, on the device: it is the
@@ -319,12 +333,32 @@ pub fn bake<B: TrainBackend>(
     );
     bar.set_message("baking");
     let train = trainer.train.clone();
+    let held_out = trainer.held_out.clone();
+    let needed: Vec<usize> = train.iter().chain(&held_out).copied().collect();
+    let device = trainer.device().clone();
     let mut times = BakeTimes::default();
-    trainer.prefetch_views(&train, 0);
+    let mut quantisation = QuantisationCost::default();
+    trainer.prefetch_views(&needed, 0);
     for fi in 0..frames {
         // The next frame's views decode on the CPU while this one bakes.
-        trainer.prefetch_views(&train, fi + 1);
-        writer.write_frame(&bake_frame(trainer, fi, ridge, &mut times)?)?;
+        trainer.prefetch_views(&needed, fi + 1);
+        let frame = bake_frame(trainer, fi, ridge, &mut times)?;
+        let measuring = Instant::now();
+        let quantised = frame
+            .quantised(BAKE_SH_DEGREE)
+            .map_err(|m| anyhow::anyhow!("frame {fi} cannot be quantised: {m}"))?;
+        for &cam in &held_out {
+            let view = ViewF32::from_camera(&trainer.data.cameras()[cam]);
+            let truth = trainer.view(cam, fi)?;
+            let exact = render_baked::<B>(&frame, &view, &device)?;
+            let stored = render_baked::<B>(&quantised, &view, &device)?;
+            quantisation.exact_sum += view_metrics::<B::InnerBackend>(&exact, &truth, &device)?.psnr;
+            quantisation.between_sum +=
+                view_metrics::<B::InnerBackend>(&stored, &exact.as_truth(), &device)?.psnr;
+            quantisation.count += 1;
+        }
+        times.check += measuring.elapsed().as_secs_f64();
+        writer.write_frame(&frame)?;
         bar.inc(1);
     }
     writer.finish()?;
@@ -333,11 +367,9 @@ pub fn bake<B: TrainBackend>(
         .with_context(|| format!("cannot stat {}", clip.display()))?
         .len();
 
-    let device = trainer.device().clone();
     let mut reader = ClipReader::open(clip)?;
     let (mut model_sum, mut baked_sum, mut between_sum, mut count) = (0.0, 0.0, 0.0, 0usize);
     let checking = Instant::now();
-    let held_out = trainer.held_out.clone();
     trainer.prefetch_views(&held_out, 0);
     for fi in 0..frames {
         trainer.prefetch_views(&held_out, fi + 1);
@@ -349,20 +381,17 @@ pub fn bake<B: TrainBackend>(
             let baked_render = render_baked::<B>(&baked, &view, &device)?;
             model_sum += view_metrics::<B::InnerBackend>(&model_render, &truth, &device)?.psnr;
             baked_sum += view_metrics::<B::InnerBackend>(&baked_render, &truth, &device)?.psnr;
-            let as_truth = crate::data::ViewImage::new(
-                model_render.width,
-                model_render.height,
-                model_render.rgb.clone(),
-                model_render.alpha.clone(),
-            );
-            between_sum += view_metrics::<B::InnerBackend>(&baked_render, &as_truth, &device)?.psnr;
+            between_sum +=
+                view_metrics::<B::InnerBackend>(&baked_render, &model_render.as_truth(), &device)?
+                    .psnr;
             count += 1;
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
-    times.check = checking.elapsed().as_secs_f64();
+    times.check += checking.elapsed().as_secs_f64();
     let mean = |s: f64| (count > 0).then(|| s / count as f64);
+    let quantised_mean = |s: f64| (quantisation.count > 0).then(|| s / quantisation.count as f64);
     Ok(BakeReport {
         clip: clip.to_owned(),
         frames,
@@ -371,6 +400,8 @@ pub fn bake<B: TrainBackend>(
         model_psnr: mean(model_sum),
         baked_psnr: mean(baked_sum),
         baked_vs_model_psnr: mean(between_sum),
+        unquantised_psnr: quantised_mean(quantisation.exact_sum),
+        quantised_vs_unquantised_psnr: quantised_mean(quantisation.between_sum),
         seconds: started.elapsed().as_secs_f64(),
         times,
     })
@@ -397,7 +428,7 @@ pub fn run(args: &BakeArgs) -> anyhow::Result<()> {
     } else {
         let db = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.2} dB"));
         println!(
-            "baked {} frames × {} points into {} ({} bytes) in {:.1} s; held-out PSNR: model {}, baked {}, baked vs model {}",
+            "baked {} frames × {} points into {} ({} bytes) in {:.1} s; held-out PSNR: model {}, baked {}, baked vs model {}, before quantisation {}",
             report.frames,
             report.points,
             report.clip.display(),
@@ -405,7 +436,8 @@ pub fn run(args: &BakeArgs) -> anyhow::Result<()> {
             report.seconds,
             db(report.model_psnr),
             db(report.baked_psnr),
-            db(report.baked_vs_model_psnr)
+            db(report.baked_vs_model_psnr),
+            db(report.unquantised_psnr)
         );
     }
     Ok(())

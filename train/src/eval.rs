@@ -28,6 +28,13 @@ pub struct ViewRender {
     pub alpha: Vec<f32>,
 }
 
+impl ViewRender {
+    /// This render as the reference image of a comparison (its opacity as the mask).
+    pub fn as_truth(&self) -> ViewImage {
+        ViewImage::new(self.width, self.height, self.rgb.clone(), self.alpha.clone())
+    }
+}
+
 /// Quality of one rendered view against its image.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct ViewMetrics {

@@ -111,6 +111,14 @@ fn tiny_run_learns_evaluates_and_bakes() {
         model - baked_psnr
     );
     assert!(baked.baked_vs_model_psnr.unwrap() > 20.0, "{baked:?}");
+    // The clip's 8-bit colours and 16-bit positions cost little next to the SH fit.
+    let unquantised = baked.unquantised_psnr.unwrap();
+    assert!(
+        (unquantised - baked_psnr).abs() < 0.5,
+        "quantisation costs {:.2} dB",
+        unquantised - baked_psnr
+    );
+    assert!(baked.quantised_vs_unquantised_psnr.unwrap() > 35.0, "{baked:?}");
 }
 #[test]
 fn diverging_loss_stops_and_keeps_the_last_good_checkpoint() {

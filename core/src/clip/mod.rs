@@ -180,6 +180,22 @@ impl FramePoints {
         Ok(())
     }
 
+    /// The frame as a clip stores it: every attribute quantised and decoded again exactly as
+    /// [`ClipWriter`] and [`ClipReader`] do, without the file. It measures what quantisation costs.
+    pub fn quantised(&self, sh_degree: u32) -> Result<FramePoints, String> {
+        self.validate(sh_degree)?;
+        let (bounds_min, bounds_max) = quant::bounds(&self.positions);
+        let raw = quant::encode(self, sh_degree, bounds_min, bounds_max);
+        let entry = FrameEntry {
+            offset: 0,
+            compressed_len: 0,
+            point_count: self.len() as u32,
+            bounds_min,
+            bounds_max,
+        };
+        quant::decode(&raw, &entry, sh_degree)
+    }
+
     /// The colour of point `i` seen from `eye` (see the module documentation).
     ///
     /// # Panics

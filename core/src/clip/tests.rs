@@ -122,7 +122,9 @@ fn round_trip_within_quantisation_bounds() {
         );
         // Read out of order to exercise seeking.
         for i in [2, 0, 1] {
-            assert_close(&frames[i], &reader.read_frame(i).unwrap(), sh_degree);
+            let read = reader.read_frame(i).unwrap();
+            assert_close(&frames[i], &read, sh_degree);
+            assert_eq!(frames[i].quantised(sh_degree).unwrap(), read);
         }
         let (lo, hi) = quant::bounds(
             &frames
