@@ -57,7 +57,12 @@ impl OffscreenTarget {
     /// Copies the texture back (waiting for the GPU) as straight-from-the-target RGBA8.
     pub fn read(&self, gpu: &Gpu) -> Result<RgbaImage, GpuError> {
         let mut enc = gpu.device.create_command_encoder(&Default::default());
-        let readback = Readback::record(&gpu.device, &mut enc, &self.texture, self.size);
+        let readback = Readback::record(
+            &gpu.device,
+            &mut enc,
+            self.texture.as_image_copy(),
+            self.size,
+        );
         gpu.queue.submit([enc.finish()]);
         readback.finish(gpu)
     }
@@ -72,11 +77,12 @@ pub struct Readback {
 }
 
 impl Readback {
-    /// Records a copy of the whole `size` texture (an RGBA8 format with `COPY_SRC`) into `enc`.
+    /// Records into `enc` a copy of the `size` image at `source` (one layer of a texture in an
+    /// RGBA8 format with `COPY_SRC`).
     pub fn record(
         device: &wgpu::Device,
         enc: &mut wgpu::CommandEncoder,
-        texture: &wgpu::Texture,
+        source: wgpu::TexelCopyTextureInfo<'_>,
         size: (u32, u32),
     ) -> Readback {
         let (w, h) = size;
@@ -89,7 +95,7 @@ impl Readback {
             mapped_at_creation: false,
         });
         enc.copy_texture_to_buffer(
-            texture.as_image_copy(),
+            source,
             wgpu::TexelCopyBufferInfo {
                 buffer: &staging,
                 layout: wgpu::TexelCopyBufferLayout {

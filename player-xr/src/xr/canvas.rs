@@ -1,10 +1,11 @@
 //! Where the compute path draws the eyes in a headset session: one offscreen target per eye,
-//! copied into that eye's swapchain image once both are rendered. The runtime's sRGB swapchain
+//! copied into that eye's layer of the swapchain image once both are rendered. The runtime's sRGB swapchain
 //! images cannot be storage images, but a copy between `Rgba8Unorm` and `Rgba8UnormSrgb` moves
 //! the already-encoded bytes unchanged, so the result matches the raster path drawing directly.
 
 use crate::gpu::Gpu;
 use crate::offscreen::OffscreenTarget;
+use crate::xr::swapchain::EYES;
 
 /// One offscreen target per eye.
 #[derive(Debug)]
@@ -13,13 +14,10 @@ pub struct EyeCanvases {
 }
 
 impl EyeCanvases {
-    /// Targets of the eyes' `sizes`.
-    pub fn new(gpu: &Gpu, sizes: &[(u32, u32)]) -> EyeCanvases {
+    /// One target of `size` per eye.
+    pub fn new(gpu: &Gpu, size: (u32, u32)) -> EyeCanvases {
         EyeCanvases {
-            eyes: sizes
-                .iter()
-                .map(|&s| OffscreenTarget::new(gpu, s))
-                .collect(),
+            eyes: (0..EYES).map(|_| OffscreenTarget::new(gpu, size)).collect(),
         }
     }
 
@@ -28,18 +26,28 @@ impl EyeCanvases {
         &self.eyes[i]
     }
 
-    /// Copies every eye's canvas into its swapchain image (same size, an RGBA8 format).
-    pub fn copy_to(&self, gpu: &Gpu, images: &[&wgpu::Texture]) {
+    /// Copies eye `i`'s canvas into layer `i` of the swapchain `image` (an RGBA8 format with a
+    /// layer per eye, each the canvases' size).
+    pub fn copy_to(&self, gpu: &Gpu, image: &wgpu::Texture) {
         let mut enc = gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("eye canvases → swapchain"),
             });
-        for (canvas, image) in self.eyes.iter().zip(images) {
+        for (layer, canvas) in self.eyes.iter().enumerate() {
             let texture = canvas.texture();
             enc.copy_texture_to_texture(
                 texture.as_image_copy(),
-                image.as_image_copy(),
+                wgpu::TexelCopyTextureInfo {
+                    texture: image,
+                    mip_level: 0,
+                    origin: wgpu::Origin3d {
+                        x: 0,
+                        y: 0,
+                        z: layer as u32,
+                    },
+                    aspect: wgpu::TextureAspect::All,
+                },
                 texture.size(),
             );
         }

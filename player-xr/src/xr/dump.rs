@@ -14,6 +14,7 @@ use crate::gpu::Gpu;
 use crate::offscreen::Readback;
 use crate::xr::eye::{EyeFov, Pose, Similarity};
 use crate::xr::placement::{ClipAnchor, Placement};
+use crate::xr::swapchain::{EYES, StereoSwapchain};
 
 /// Eye names, in OpenXR's stereo view order.
 pub const EYE_NAMES: [&str; 2] = ["left", "right"];
@@ -119,21 +120,34 @@ impl Dumper {
         format!("frame_{frame:06}")
     }
 
-    /// Reads back both eyes' rendered images (`textures` with their `views`, both of `size`)
-    /// and writes them with `record`. Leaves the images as render targets again, the layout the
-    /// runtime expects them in on release.
+    /// Reads back both eyes' rendered layers of image `index` of `swapchain` and writes them
+    /// with `record`. Leaves the layers as render targets again, the layout the runtime expects
+    /// them in on release.
     pub fn write(
         &mut self,
         gpu: &Gpu,
-        eyes: [(&wgpu::Texture, &wgpu::TextureView, (u32, u32)); 2],
+        swapchain: &StereoSwapchain,
+        index: usize,
         record: &FrameRecord,
     ) -> Result<()> {
         let mut enc = gpu.device.create_command_encoder(&Default::default());
-        let readbacks: Vec<Readback> = eyes
-            .iter()
-            .map(|(texture, _, size)| Readback::record(&gpu.device, &mut enc, texture, *size))
+        let texture = swapchain.texture(index);
+        let readbacks: Vec<Readback> = (0..EYES)
+            .map(|eye| {
+                let source = wgpu::TexelCopyTextureInfo {
+                    texture,
+                    mip_level: 0,
+                    origin: wgpu::Origin3d {
+                        x: 0,
+                        y: 0,
+                        z: eye as u32,
+                    },
+                    aspect: wgpu::TextureAspect::All,
+                };
+                Readback::record(&gpu.device, &mut enc, source, swapchain.size())
+            })
             .collect();
-        for (_, view, _) in &eyes {
+        for view in (0..EYES).map(|eye| swapchain.eye_view(index, eye)) {
             // An empty pass that keeps the contents: back to colour-attachment layout.
             drop(enc.begin_render_pass(&wgpu::RenderPassDescriptor {
                 label: Some("back to attachment"),

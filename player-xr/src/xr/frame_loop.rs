@@ -1,6 +1,6 @@
 //! The frame loop: events and session states, `xrWaitFrame` pacing, input, the clip's play head,
 //! and one render per eye with the view located at the predicted display time: the raster path
-//! draws into the eye's swapchain image, the compute path into the eye's canvas
+//! draws into the eye's layer of the swapchain image, the compute path into the eye's canvas
 //! ([`EyeCanvases`]), which is then copied there.
 
 use std::sync::Arc;
@@ -94,10 +94,10 @@ pub fn run(rt: &Runtime, options: &XrOptions) -> Result<XrReport> {
         None => None,
     };
     let xs = XrSession::open(rt, &vk)?;
-    let sizes: Vec<(u32, u32)> = xs.eyes.iter().map(|e| e.size()).collect();
-    let canvases = (options.path == RenderPath::Compute).then(|| EyeCanvases::new(&gpu, &sizes));
+    let canvases =
+        (options.path == RenderPath::Compute).then(|| EyeCanvases::new(&gpu, xs.eye_size()));
     let mirror = if options.mirror {
-        match Mirror::open(&gpu, xs.eyes[0].size(), xs.eyes[0].view_format()) {
+        match Mirror::open(&gpu, xs.eye_size(), xs.swapchain.view_format()) {
             Ok(m) => {
                 tracing::info!("desktop mirror window open (--no-mirror turns it off)");
                 Some(m)
@@ -136,7 +136,7 @@ pub fn run(rt: &Runtime, options: &XrOptions) -> Result<XrReport> {
             render_path: options.path,
             reference_space: xs.space_name().into(),
             swapchain_format: xs.format_name.clone(),
-            eye_resolution: xs.eyes.iter().map(|e| [e.size().0, e.size().1]).collect(),
+            eye_resolution: vec![[xs.eye_size().0, xs.eye_size().1]; 2],
             recommended_resolution: xs.recommended.iter().map(|s| [s.0, s.1]).collect(),
             states_reached: Vec::new(),
             frames_waited: 0,
@@ -324,31 +324,23 @@ impl Loop<'_> {
         let poses = [0, 1].map(|i| Pose::from_xr(&views[i].pose));
         let fovs = [0, 1].map(|i| EyeFov::from_xr(&views[i].fov));
         let cams: Vec<Camera> = (0..2)
-            .map(|i| {
-                eye_camera(
-                    EYE_NAMES[i],
-                    xs.eyes[i].size(),
-                    &fovs[i],
-                    &poses[i],
-                    &transform,
-                )
-            })
+            .map(|i| eye_camera(EYE_NAMES[i], xs.eye_size(), &fovs[i], &poses[i], &transform))
             .collect::<Result<_, _>>()?;
 
-        let index = [xs.eyes[0].acquire()?, xs.eyes[1].acquire()?];
+        let index = xs.swapchain.acquire()?;
         {
             // The compute path draws into the canvases, the raster path into the swapchain.
             let targets: Vec<ViewTarget<'_>> = (0..2)
                 .map(|i| {
                     let (target, format) = match &self.canvases {
                         Some(c) => (&c.eye(i).view, OFFSCREEN_FORMAT),
-                        None => (xs.eyes[i].image(index[i]).1, xs.eyes[i].view_format()),
+                        None => (xs.swapchain.eye_view(index, i), xs.swapchain.view_format()),
                     };
                     ViewTarget {
                         camera: &cams[i],
                         target,
                         format,
-                        size: xs.eyes[i].size(),
+                        size: xs.eye_size(),
                     }
                 })
                 .collect();
@@ -360,8 +352,7 @@ impl Loop<'_> {
                 None => clear(&self.gpu, &targets, self.options.params.background),
             }
             if let Some(canvases) = &self.canvases {
-                let images = [0, 1].map(|i| xs.eyes[i].image(index[i]).0);
-                canvases.copy_to(&self.gpu, &images);
+                canvases.copy_to(&self.gpu, xs.swapchain.texture(index));
             }
         }
         let submitted = self.report.frames_submitted;
@@ -386,22 +377,18 @@ impl Loop<'_> {
                     })
                     .collect(),
             };
-            let eye = |i: usize| {
-                let (t, v) = xs.eyes[i].image(index[i]);
-                (t, v, xs.eyes[i].size())
-            };
-            dumper.write(&self.gpu, [eye(0), eye(1)], &record)?;
+            dumper.write(&self.gpu, &xs.swapchain, index, &record)?;
         }
         if let Some(mirror) = self.mirror.as_mut().filter(|m| m.is_open()) {
-            mirror.show(&self.gpu, xs.eyes[0].image(index[0]).0);
+            // Layer 0 of the image: the left eye.
+            mirror.show(&self.gpu, xs.swapchain.texture(index));
         }
-        xs.eyes[0].release()?;
-        xs.eyes[1].release()?;
-        let rect = |i: usize| xr::Rect2Di {
+        xs.swapchain.release()?;
+        let rect = xr::Rect2Di {
             offset: xr::Offset2Di { x: 0, y: 0 },
             extent: xr::Extent2Di {
-                width: xs.eyes[i].size().0 as i32,
-                height: xs.eyes[i].size().1 as i32,
+                width: xs.eye_size().0 as i32,
+                height: xs.eye_size().1 as i32,
             },
         };
         let projection_views = [0, 1].map(|i| {
@@ -410,9 +397,9 @@ impl Loop<'_> {
                 .fov(views[i].fov)
                 .sub_image(
                     xr::SwapchainSubImage::new()
-                        .swapchain(xs.eyes[i].handle())
-                        .image_array_index(0)
-                        .image_rect(rect(i)),
+                        .swapchain(xs.swapchain.handle())
+                        .image_array_index(i as u32)
+                        .image_rect(rect),
                 )
         });
         let layer = xr::CompositionLayerProjection::new()

@@ -179,10 +179,10 @@ impl Mirror {
             .pump_app_events(Some(Duration::ZERO), &mut self.handler);
     }
 
-    /// Handles the window's events and shows `eye` (a swapchain image of the size and format the
-    /// mirror was opened for, that allows copies) in it. A closed window ends
-    /// the mirror; a surface that is not ready skips the frame.
-    pub fn show(&mut self, gpu: &Gpu, eye: &wgpu::Texture) {
+    /// Handles the window's events and shows layer 0 of `eyes` (a swapchain image of the size
+    /// and format the mirror was opened for, that allows copies) in it. A closed window ends the
+    /// mirror; a surface that is not ready skips the frame.
+    pub fn show(&mut self, gpu: &Gpu, eyes: &wgpu::Texture) {
         self.pump();
         if self.handler.closed {
             if self.output.take().is_some() {
@@ -218,7 +218,11 @@ impl Mirror {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("mirror"),
             });
-        enc.copy_texture_to_texture(eye.as_image_copy(), out.copy.as_image_copy(), eye.size());
+        enc.copy_texture_to_texture(
+            eyes.as_image_copy(),
+            out.copy.as_image_copy(),
+            out.copy.size(),
+        );
         out.blit
             .record(&gpu.device, &mut enc, &out.copy_view, &target);
         gpu.queue.submit([enc.finish()]);

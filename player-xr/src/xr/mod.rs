@@ -1,14 +1,15 @@
 //! The OpenXR player: a headset session on the runtime's own Vulkan device, with the same
-//! point renderer as the desktop and offscreen paths drawing into each eye's swapchain.
+//! point renderer as the desktop and offscreen paths drawing into each eye's layer of one array
+//! swapchain.
 //!
 //! - [`runtime`]: load the OpenXR loader at run time, find the runtime and headset.
 //! - [`vulkan`]: Vulkan instance and device through `XR_KHR_vulkan_enable2`, wrapped in wgpu.
-//! - [`setup`]: the session, per-eye swapchains ([`swapchain`]), reference spaces, actions.
+//! - [`setup`]: the session, the eyes' array swapchain ([`swapchain`]), reference spaces, actions.
 //! - [`frame_loop`]: events, session states ([`session`]), `xrWaitFrame` pacing, rendering.
 //! - [`eye`]: OpenXR view pose + asymmetric FOV → [`yakumo_core::Camera`].
 //! - [`placement`]: the clip standing on the floor in front of the viewer; [`grab`] moves it.
 //! - [`input`]: controller actions and suggested bindings.
-//! - [`canvas`]: the compute path's per-eye storage images, copied into the swapchains.
+//! - [`canvas`]: the compute path's per-eye storage images, copied into the swapchain's layers.
 //! - [`mirror`]: the desktop window showing the left eye.
 //! - [`dump`]: `--dump-frames`; [`report`]: the end-of-session summary; [`watchdog`]: no hangs.
 

@@ -57,7 +57,7 @@ pub struct XrReport {
     pub reference_space: String,
     /// Vulkan format of the swapchains.
     pub swapchain_format: String,
-    /// Width and height of each eye's swapchain.
+    /// Width and height of each eye's image (its layer of the array swapchain).
     pub eye_resolution: Vec<[u32; 2]>,
     /// The runtime's recommended per-eye sizes.
     pub recommended_resolution: Vec<[u32; 2]>,

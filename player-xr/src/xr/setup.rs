@@ -1,13 +1,13 @@
-//! Opening an OpenXR session on the runtime's Vulkan device: stereo view configuration, one
-//! swapchain per eye at the recommended size, the reference space (STAGE, else LOCAL) and the
-//! controller actions.
+//! Opening an OpenXR session on the runtime's Vulkan device: stereo view configuration, one array
+//! swapchain with a layer per eye at the recommended size, the reference space (STAGE, else
+//! LOCAL) and the controller actions.
 
 use anyhow::{Context, Result, bail};
 use openxr as xr;
 
 use crate::xr::input::Controls;
 use crate::xr::runtime::Runtime;
-use crate::xr::swapchain::{EyeSwapchain, choose_format};
+use crate::xr::swapchain::{StereoSwapchain, choose_format};
 use crate::xr::vulkan::XrGpu;
 
 /// The view configuration the player renders.
@@ -19,8 +19,8 @@ pub const ASSUMED_EYE_HEIGHT: f64 = 1.6;
 /// Everything that lives as long as the session. Fields drop in order: swapchains, actions,
 /// spaces, then the session itself, all before the Vulkan device they use.
 pub struct XrSession {
-    /// Left and right eye swapchains.
-    pub eyes: [EyeSwapchain; 2],
+    /// Both eyes' swapchain (left eye in layer 0, right eye in layer 1).
+    pub swapchain: StereoSwapchain,
     /// Controller actions.
     pub controls: Controls,
     /// The reference space everything is located in.
@@ -46,7 +46,7 @@ pub struct XrSession {
 impl std::fmt::Debug for XrSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("XrSession")
-            .field("eyes", &self.eyes)
+            .field("swapchain", &self.swapchain)
             .field("stage", &self.stage)
             .field("format", &self.format_name)
             .finish_non_exhaustive()
@@ -105,10 +105,15 @@ impl XrSession {
             .enumerate_swapchain_formats()
             .context("xrEnumerateSwapchainFormats")?;
         let format = choose_format(&formats)?;
-        let eyes = [
-            EyeSwapchain::new(&session, &vk.gpu.device, format, recommended[0])?,
-            EyeSwapchain::new(&session, &vk.gpu.device, format, recommended[1])?,
-        ];
+        let size = eye_size(recommended);
+        if recommended[0] != recommended[1] {
+            tracing::info!(
+                "the runtime recommends {:?} for the left eye and {:?} for the right: both eyes render at {size:?}",
+                recommended[0],
+                recommended[1]
+            );
+        }
+        let swapchain = StereoSwapchain::new(&session, &vk.gpu.device, format, size)?;
         let spaces = session
             .enumerate_reference_spaces()
             .context("xrEnumerateReferenceSpaces")?;
@@ -127,7 +132,7 @@ impl XrSession {
         let controls =
             Controls::new(&rt.instance, &session).context("setting up controller actions")?;
         Ok(XrSession {
-            eyes,
+            swapchain,
             controls,
             space,
             head,
@@ -141,8 +146,33 @@ impl XrSession {
         })
     }
 
+    /// Every eye's image size.
+    pub fn eye_size(&self) -> (u32, u32) {
+        self.swapchain.size()
+    }
+
     /// `STAGE` or `LOCAL`.
     pub fn space_name(&self) -> &'static str {
         if self.stage { "STAGE" } else { "LOCAL" }
+    }
+}
+
+/// The one image size both eyes share in the array swapchain: the larger of the runtime's
+/// recommendations in each dimension (they are equal on every common headset).
+fn eye_size(recommended: [(u32, u32); 2]) -> (u32, u32) {
+    (
+        recommended[0].0.max(recommended[1].0),
+        recommended[0].1.max(recommended[1].1),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_eyes_share_the_larger_recommended_size() {
+        assert_eq!(eye_size([(2064, 2208), (2064, 2208)]), (2064, 2208));
+        assert_eq!(eye_size([(1440, 1600), (1452, 1590)]), (1452, 1600));
     }
 }

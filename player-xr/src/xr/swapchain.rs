@@ -1,5 +1,6 @@
-//! One eye's OpenXR swapchain, its Vulkan images wrapped as wgpu textures the renderer draws
-//! into directly.
+//! The eyes' OpenXR swapchain: one array swapchain with a layer per eye (left = layer 0), its
+//! Vulkan images wrapped as wgpu textures with a view of each layer the renderer draws into
+//! directly.
 //!
 //! Colours leave the renderer already image-encoded (sRGB), so the preferred swapchain format is
 //! `R8G8B8A8_SRGB` created with the mutable-format usage and viewed as `Rgba8Unorm`: the encoded
@@ -83,11 +84,14 @@ pub fn choose_format(available: &[u32]) -> Result<SwapchainFormat, SwapchainErro
     Err(SwapchainError::NoFormat(available.to_vec()))
 }
 
-/// One eye's swapchain with a wgpu texture and view per image.
-pub struct EyeSwapchain {
+/// Views, and so array layers, per swapchain image: one per eye.
+pub const EYES: usize = 2;
+
+/// Both eyes' swapchain with a wgpu texture per image and a view per eye layer.
+pub struct StereoSwapchain {
     // The views and textures only borrow the runtime's images, which the swapchain owns: they
     // are released (and the device drained of them) in `drop` before the swapchain goes.
-    views: Vec<wgpu::TextureView>,
+    views: Vec<[wgpu::TextureView; EYES]>,
     textures: Vec<wgpu::Texture>,
     device: Arc<wgpu::Device>,
     size: (u32, u32),
@@ -96,7 +100,7 @@ pub struct EyeSwapchain {
     swapchain: xr::Swapchain<xr::Vulkan>,
 }
 
-impl Drop for EyeSwapchain {
+impl Drop for StereoSwapchain {
     fn drop(&mut self) {
         self.views.clear();
         self.textures.clear();
@@ -106,9 +110,9 @@ impl Drop for EyeSwapchain {
     }
 }
 
-impl std::fmt::Debug for EyeSwapchain {
+impl std::fmt::Debug for StereoSwapchain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EyeSwapchain")
+        f.debug_struct("StereoSwapchain")
             .field("images", &self.textures.len())
             .field("size", &self.size)
             .field("format", &self.format)
@@ -116,14 +120,15 @@ impl std::fmt::Debug for EyeSwapchain {
     }
 }
 
-impl EyeSwapchain {
-    /// Creates a `size` swapchain on `session` and wraps its images for `device`.
+impl StereoSwapchain {
+    /// Creates a swapchain of `size` images with a layer per eye on `session` and wraps its
+    /// images for `device`.
     pub fn new(
         session: &xr::Session<xr::Vulkan>,
         device: &Arc<wgpu::Device>,
         format: SwapchainFormat,
         size: (u32, u32),
-    ) -> Result<EyeSwapchain, SwapchainError> {
+    ) -> Result<StereoSwapchain, SwapchainError> {
         // Colour attachment for the raster path, transfer destination for the compute path's
         // canvases, transfer source for the mirror and the frame dumps.
         let mut usage = xr::SwapchainUsageFlags::COLOR_ATTACHMENT
@@ -141,7 +146,7 @@ impl EyeSwapchain {
                 width: size.0,
                 height: size.1,
                 face_count: 1,
-                array_size: 1,
+                array_size: EYES as u32,
                 mip_count: 1,
             })
             .map_err(|result| SwapchainError::Xr {
@@ -162,12 +167,12 @@ impl EyeSwapchain {
         let extent = wgpu::Extent3d {
             width: size.0,
             height: size.1,
-            depth_or_array_layers: 1,
+            depth_or_array_layers: EYES as u32,
         };
         let mut textures = Vec::with_capacity(images.len());
         for image in images {
             let hal_desc = wgpu::hal::TextureDescriptor {
-                label: Some("openxr eye"),
+                label: Some("openxr eyes"),
                 size: extent,
                 mip_level_count: 1,
                 sample_count: 1,
@@ -195,7 +200,7 @@ impl EyeSwapchain {
                 device.create_texture_from_hal::<HalVulkan>(
                     hal_texture,
                     &wgpu::TextureDescriptor {
-                        label: Some("openxr eye"),
+                        label: Some("openxr eyes"),
                         size: extent,
                         mip_level_count: 1,
                         sample_count: 1,
@@ -213,14 +218,19 @@ impl EyeSwapchain {
         let views = textures
             .iter()
             .map(|t| {
-                t.create_view(&wgpu::TextureViewDescriptor {
-                    label: Some("openxr eye"),
-                    format: Some(format.view),
-                    ..Default::default()
+                std::array::from_fn(|eye| {
+                    t.create_view(&wgpu::TextureViewDescriptor {
+                        label: Some("openxr eye"),
+                        format: Some(format.view),
+                        dimension: Some(wgpu::TextureViewDimension::D2),
+                        base_array_layer: eye as u32,
+                        array_layer_count: Some(1),
+                        ..Default::default()
+                    })
                 })
             })
             .collect();
-        Ok(EyeSwapchain {
+        Ok(StereoSwapchain {
             swapchain,
             views,
             textures,
@@ -231,7 +241,7 @@ impl EyeSwapchain {
         })
     }
 
-    /// Image width and height.
+    /// Width and height of every eye's image.
     pub fn size(&self) -> (u32, u32) {
         self.size
     }
@@ -289,9 +299,14 @@ impl EyeSwapchain {
         Ok(index)
     }
 
-    /// The texture and view of image `index`.
-    pub fn image(&self, index: usize) -> (&wgpu::Texture, &wgpu::TextureView) {
-        (&self.textures[index], &self.views[index])
+    /// Image `index` (every eye's layer).
+    pub fn texture(&self, index: usize) -> &wgpu::Texture {
+        &self.textures[index]
+    }
+
+    /// The view of `eye`'s layer of image `index`.
+    pub fn eye_view(&self, index: usize, eye: usize) -> &wgpu::TextureView {
+        &self.views[index][eye]
     }
 
     /// Hands the acquired image back to the compositor (its rendering must be submitted).
