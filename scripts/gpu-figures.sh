@@ -22,12 +22,16 @@ export VK_DRIVER_FILES="${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/
 table="$out/table.txt"
 step_s="${STEP_S:-300}"
 
-# Settings of the issue's target run: 16 cameras (1 held out), 1024x1024, 60 frames.
+# Settings of the issue's target run: 16 cameras (1 held out), 1024x1024, 60 frames; SEED and
+# HOLDOUT (held-out cameras) give other rigs.
 CAMERAS="${CAMERAS:-16}"
 FRAMES="${FRAMES:-60}"
 SIZE="${SIZE:-1024x1024}"
 POINTS="${POINTS:-262144}"
+SEED="${SEED:-0}"
+HOLDOUT="${HOLDOUT:-1}"
 rig="$work/rig-${CAMERAS}x${FRAMES}-${SIZE}"
+[ "$SEED" = 0 ] || rig="$rig-seed$SEED"
 
 row() { echo "$*" | tee -a "$table"; }
 
@@ -46,7 +50,7 @@ data() {
   if [ ! -f "$rig/truth/clip.yk4d" ]; then
     local t0=$SECONDS
     LD_LIBRARY_PATH="$work/lib" "$bin/yakumo-ingest" synth --out "$rig" --truth-only \
-      --cameras "$CAMERAS" --frames "$FRAMES" --size "$SIZE" --points "$POINTS" --json \
+      --cameras "$CAMERAS" --frames "$FRAMES" --size "$SIZE" --points "$POINTS" --seed "$SEED" --json \
       > "$out/synth.json" 2> "$out/synth.log"
     row "synth --truth-only ${CAMERAS} cams x ${FRAMES} frames ${SIZE}: $((SECONDS - t0)) s"
   fi
@@ -86,7 +90,7 @@ fit() {
   local t0=$SECONDS name
   name=$(basename "$run")
   timeout -s INT -k 60 "$step_s" "$bin/yakumo-train" fit "$rig/truth" --out "$run" --backend "$backend" \
-    --iters "$iters" --points "$points" --n-points "$POINTS" --holdout 1 --json --quiet "$@" \
+    --iters "$iters" --points "$points" --n-points "$POINTS" --holdout "$HOLDOUT" --json --quiet "$@" \
     > "$out/$name.json" 2> "$out/$name.log" || echo "(exit $?)" >> "$out/$name.json"
   cp "$run/metrics.jsonl" "$out/$name.metrics.jsonl" 2> /dev/null || true
   local last
