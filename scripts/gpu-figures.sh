@@ -139,7 +139,7 @@ bake_short() {
   local frames="${SHORT_FRAMES:-10}"
   fit short "${SHORT_ITERS:-300}" cuda "$rig/truth/points" --frames "0..$frames"
   local t0 r
-  for r in ${BAKE_RIDGES:-0.05}; do
+  for r in ${BAKE_RIDGES:-0.01}; do
     t0=$SECONDS
     timeout "$step_s" "$bin/yakumo-train" bake "$work/short" --ridge "$r" \
       --out "$work/short-$r.yk4d" --json > "$out/bake-short-$r.json" 2> "$out/bake-short-$r.log" \

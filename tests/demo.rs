@@ -11,7 +11,7 @@ use yakumo_core::clip::ClipReader;
 use yakumo_ingest::calib::command::CalibrateArgs;
 use yakumo_ingest::run::{MaskSource, RunOptions, SyncMethod};
 use yakumo_ingest::synth::{SynthOptions, run as synth};
-use yakumo_train::bake::bake;
+use yakumo_train::bake::{DEFAULT_RIDGE, bake};
 use yakumo_train::carve::command::CarveArgs;
 use yakumo_train::eval::evaluate;
 use yakumo_train::fit::backend::CpuTrain;
@@ -119,7 +119,7 @@ fn demo_journey_at_its_smallest_size() {
     let mut trainer = Trainer::<CpuTrain>::resume(&run, Default::default()).unwrap();
     let report = evaluate(&mut trainer, None).unwrap();
     let clip = root.join("clip.yk4d");
-    let baked = bake(&mut trainer, &clip, 0.05).unwrap();
+    let baked = bake(&mut trainer, &clip, DEFAULT_RIDGE).unwrap();
     let (model, baked_psnr) = (baked.model_psnr.unwrap(), baked.baked_psnr.unwrap());
     eprintln!(
         "demo: train {:.2} dB, held-out {:.2} dB (SSIM {:.3}, IoU {:.3}); baked {baked_psnr:.2} dB, {} bytes, {:.1} it/s",

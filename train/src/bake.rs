@@ -2,7 +2,8 @@
 //! and distil the view-dependent colour (image blending + SH residual) into a base colour plus a
 //! degree-3 SH residual per point, fitted by weighted least squares over the training cameras'
 //! view directions. Each camera's weight for a point is the point's compositing weight in that
-//! camera's render (Σ over pixels of T·α), so views where the point is hidden do not count. The
+//! camera's render (Σ over pixels of T·α), so views where the point is hidden do not count. A
+//! ridge that grows with the SH band keeps the fit smooth between the training directions. The
 //! baked clip is then read back and rendered at the held-out cameras to measure what baking costs.
 
 use std::path::{Path, PathBuf};
@@ -31,6 +32,8 @@ pub const BAKE_SH_DEGREE: u32 = 3;
 const MAX_REST: f32 = 1.0;
 /// Unknowns per channel of the per-point fit: base + 15 SH coefficients.
 const UNKNOWNS: usize = 16;
+/// Default `--ridge` (chosen on two synthetic rigs, see docs/BENCHMARKS.md "What the bake costs").
+pub const DEFAULT_RIDGE: f64 = 0.01;
 
 /// Arguments of `yakumo-train bake`.
 #[derive(Clone, Debug, clap::Args)]
@@ -40,8 +43,10 @@ pub struct BakeArgs {
     /// The clip to write.
     #[arg(long)]
     pub out: PathBuf,
-    /// Ridge weight on the SH coefficients, relative to the point's total view weight.
-    #[arg(long, default_value_t = 0.05)]
+    /// Ridge weight on the SH coefficients of band 1, relative to the point's total view weight;
+    /// band l gets l(l+1)/2 times as much (a smoothness prior on the sphere of view directions:
+    /// the high bands, which swing most between the training views, are damped most).
+    #[arg(long, default_value_t = DEFAULT_RIDGE)]
     pub ridge: f64,
     /// Backend: a GPU (cuda, wgpu), the CPU (tiny runs), or the first of those this machine has.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
@@ -174,8 +179,16 @@ struct Observation {
     weights: Vec<f32>,
 }
 
+/// Ridge of SH coefficient `index` (0 = constant term) for band-1 ridge `ridge`: the band's
+/// Laplacian eigenvalue l(l+1) over 2, so band 1 gets `ridge`, band 2 three times and band 3 six
+/// times as much; the constant term is left free.
+fn band_ridge(ridge: f64, index: usize) -> f64 {
+    let band = (index as f64).sqrt().floor();
+    ridge * band * (band + 1.0) / 2.0
+}
+
 /// Fits base colour and SH rest of point `i` at `p` to the observations (weighted least squares
-/// with a ridge on the SH terms); points no view sees get the unweighted fit.
+/// with a band-growing ridge on the SH terms); points no view sees get the unweighted fit.
 fn fit_point(p: [f32; 3], i: usize, obs: &[Observation], ridge: f64) -> ([f32; 3], Vec<f32>) {
     let total: f64 = obs.iter().map(|o| o.weights[i] as f64).sum();
     let uniform = total < 1e-6;
@@ -205,7 +218,7 @@ fn fit_point(p: [f32; 3], i: usize, obs: &[Observation], ridge: f64) -> ([f32; 3
         }
     }
     for (r, row) in a.iter_mut().enumerate() {
-        row[r] += if r == 0 { 1e-9 } else { ridge } * wsum.max(1e-9);
+        row[r] += if r == 0 { 1e-9 } else { band_ridge(ridge, r) } * wsum.max(1e-9);
     }
     let x = solve_spd(a, b).unwrap_or([[0.0; 3]; UNKNOWNS]);
     let base = [0, 1, 2].map(|ch| x[0][ch] as f32);
@@ -352,7 +365,8 @@ pub fn bake<B: TrainBackend>(
             let truth = trainer.view(cam, fi)?;
             let exact = render_baked::<B>(&frame, &view, &device)?;
             let stored = render_baked::<B>(&quantised, &view, &device)?;
-            quantisation.exact_sum += view_metrics::<B::InnerBackend>(&exact, &truth, &device)?.psnr;
+            quantisation.exact_sum +=
+                view_metrics::<B::InnerBackend>(&exact, &truth, &device)?.psnr;
             quantisation.between_sum +=
                 view_metrics::<B::InnerBackend>(&stored, &exact.as_truth(), &device)?.psnr;
             quantisation.count += 1;
@@ -475,6 +489,44 @@ mod tests {
         for (got, want) in r.iter().zip(&rest) {
             assert!((got - want).abs() < 5e-3, "rest {got} vs {want}");
         }
+    }
+
+    /// A colour with equal band-1 and band-3 terms seen from 40 directions: a small ridge shrinks
+    /// the band-3 coefficient about six times as much as the band-1 one (l(l+1)/2 = 6 vs 1).
+    #[test]
+    fn the_ridge_damps_high_bands_most() {
+        let p = [0.0f32, 0.0, 0.0];
+        let base = [0.5f32; 3];
+        let (band1, band3) = (1, 12); // SH rest indices: band 1's first and a band-3 coefficient
+        let mut rest = vec![0.0f32; 45];
+        rest[band1 - 1] = 0.2;
+        rest[band3 - 1] = 0.2;
+        let obs: Vec<Observation> = (0..40)
+            .map(|k| {
+                // A Fibonacci sphere of directions, so every band is sampled evenly.
+                let z = 1.0 - 2.0 * (k as f32 + 0.5) / 40.0;
+                let (r, a) = ((1.0 - z * z).sqrt(), k as f32 * 2.399_963);
+                let eye = [3.0 * r * a.cos(), 3.0 * r * a.sin(), 3.0 * z];
+                Observation {
+                    eye,
+                    colors: sh::shade(3, base, &rest, [-eye[0], -eye[1], -eye[2]]).to_vec(),
+                    weights: vec![1.0],
+                }
+            })
+            .collect();
+        let (_, fitted) = fit_point(p, 0, &obs, 0.002);
+        let shrink1 = 1.0 - fitted[band1 - 1] / 0.2;
+        let shrink3 = 1.0 - fitted[band3 - 1] / 0.2;
+        assert!(shrink1 > 0.0 && shrink3 > 0.0, "{shrink1} {shrink3}");
+        let ratio = shrink3 / shrink1;
+        assert!(
+            (4.0..8.0).contains(&ratio),
+            "band 3 shrank {ratio}× as much as band 1"
+        );
+        assert_eq!(band_ridge(0.1, 0), 0.0);
+        assert_eq!(band_ridge(0.1, 3), 0.1);
+        assert!((band_ridge(0.1, 8) - 0.3).abs() < 1e-12);
+        assert!((band_ridge(0.1, 15) - 0.6).abs() < 1e-12);
     }
 
     /// Every pixel's opacity is shared out among the points composited there, so the weights sum

@@ -31,7 +31,12 @@ pub struct ViewRender {
 impl ViewRender {
     /// This render as the reference image of a comparison (its opacity as the mask).
     pub fn as_truth(&self) -> ViewImage {
-        ViewImage::new(self.width, self.height, self.rgb.clone(), self.alpha.clone())
+        ViewImage::new(
+            self.width,
+            self.height,
+            self.rgb.clone(),
+            self.alpha.clone(),
+        )
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use common::{FRAMES, args, dataset};
 use yakumo_core::clip::ClipReader;
-use yakumo_train::bake::bake;
+use yakumo_train::bake::{DEFAULT_RIDGE, bake};
 use yakumo_train::eval::{evaluate, render_view, view_metrics};
 use yakumo_train::fit::backend::CpuTrain;
 use yakumo_train::fit::{Trainer, fit};
@@ -99,7 +99,7 @@ fn tiny_run_learns_evaluates_and_bakes() {
     assert!(run.join("eval").join("000002_01.png").is_file());
 
     let clip = dir.path().join("clip.yk4d");
-    let baked = bake(&mut trainer, &clip, 0.05).unwrap();
+    let baked = bake(&mut trainer, &clip, DEFAULT_RIDGE).unwrap();
     eprintln!("bake: {baked:?}");
     let reader = ClipReader::open(&clip).unwrap();
     assert_eq!(reader.frame_count(), FRAMES as usize);
@@ -118,7 +118,10 @@ fn tiny_run_learns_evaluates_and_bakes() {
         "quantisation costs {:.2} dB",
         unquantised - baked_psnr
     );
-    assert!(baked.quantised_vs_unquantised_psnr.unwrap() > 35.0, "{baked:?}");
+    assert!(
+        baked.quantised_vs_unquantised_psnr.unwrap() > 35.0,
+        "{baked:?}"
+    );
 }
 #[test]
 fn diverging_loss_stops_and_keeps_the_last_good_checkpoint() {
