@@ -91,7 +91,7 @@ pub fn sh_degree(frame: &FramePoints) -> Option<u32> {
     if n == 0 {
         return Some(0);
     }
-    if frame.sh_rest.len() % (3 * n) != 0 {
+    if !frame.sh_rest.len().is_multiple_of(3 * n) {
         return None;
     }
     let per_channel = frame.sh_rest.len() / (3 * n);

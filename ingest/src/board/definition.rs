@@ -252,7 +252,7 @@ impl Board {
 
     /// Whether square `(col, row)` is black (the top-left square is).
     pub fn is_black_square(col: u32, row: u32) -> bool {
-        (col + row) % 2 == 0
+        (col + row).is_multiple_of(2)
     }
 
     /// The marker dictionary of a ChArUco board.

@@ -343,7 +343,7 @@ fn detect_camera(
                 let end = frame.is_none();
                 if let Some(f) = frame {
                     size = (f.width, f.height);
-                    if f.index as usize % step == 0 {
+                    if (f.index as usize).is_multiple_of(step) {
                         batch.push((f.index as usize, rgb_to_gray(f.width, f.height, &f.rgb)));
                     }
                 }

@@ -200,7 +200,7 @@ fn centred_focal(hs: &[DMat3], width: u32, height: u32) -> Option<DMat3> {
         }
     }
     let w = num / den;
-    if !(w > 0.0) {
+    if w.is_nan() || w <= 0.0 {
         return None;
     }
     let f = 1.0 / w.sqrt();

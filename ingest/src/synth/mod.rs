@@ -137,8 +137,8 @@ impl SynthOptions {
         }
         if self.width < 16
             || self.height < 16
-            || self.width % 2 != 0
-            || self.height % 2 != 0
+            || !self.width.is_multiple_of(2)
+            || !self.height.is_multiple_of(2)
             || self.width > 8192
             || self.height > 8192
         {

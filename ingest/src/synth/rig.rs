@@ -30,7 +30,7 @@ pub fn cameras(
     seed: u64,
     distortion: bool,
 ) -> Vec<Camera> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xCA3E_7A5);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0CA3_E7A5);
     let f = (width as f64 / 2.0) / (HFOV_DEG.to_radians() / 2.0).tan();
     let (cx, cy) = ((width as f64 - 1.0) / 2.0, (height as f64 - 1.0) / 2.0);
     (0..count)

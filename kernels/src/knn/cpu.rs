@@ -40,8 +40,12 @@ pub(crate) fn pixel_rect(
     let x_hi = (cx + r).ceil().min((width - 1) as f32);
     let y_lo = (cy - r).floor().max(0.0);
     let y_hi = (cy + r).ceil().min((height - 1) as f32);
-    (sane && x_lo <= x_hi && y_lo <= y_hi)
-        .then(|| (x_lo as usize, x_hi as usize, y_lo as usize, y_hi as usize))
+    (sane && x_lo <= x_hi && y_lo <= y_hi).then_some((
+        x_lo as usize,
+        x_hi as usize,
+        y_lo as usize,
+        y_hi as usize,
+    ))
 }
 
 /// Whether the disc of radius `r` around `(cx, cy)` covers the centre of pixel `(u, v)`

@@ -96,7 +96,7 @@ fn connected_parts(volume: &VoxelVolume) -> Vec<Part> {
         // whenever the samples fill up, so a part of any size keeps an even spread.
         let mut stride = 1;
         while let Some(i) = queue.pop_front() {
-            if part.voxels % stride == 0 {
+            if part.voxels.is_multiple_of(stride) {
                 part.samples.push(i);
                 if part.samples.len() == 2 * SAMPLES_PER_PART {
                     let kept: Vec<usize> = part.samples.iter().copied().step_by(2).collect();

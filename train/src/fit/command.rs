@@ -331,13 +331,13 @@ fn train_loop<B: TrainBackend>(
             "loss {:.5} PSNR {:.2} dB {:.1} it/s",
             stats.loss, stats.psnr, rate
         ));
-        if it % 50 == 0 || it == stop_at {
+        if it.is_multiple_of(50) || it == stop_at {
             log_metrics(
                 &metrics,
                 &serde_json::json!({"iteration": it, "loss": stats.loss, "psnr": stats.psnr, "its_per_sec": rate, "seconds": trainer.state.seconds}),
             )?;
         }
-        if args.preview_every > 0 && it % args.preview_every == 0 {
+        if args.preview_every > 0 && it.is_multiple_of(args.preview_every) {
             let png = out.join("previews").join(format!("{it:08}.png"));
             if let Some(p) = heldout_psnr(trainer, Some(&png))? {
                 log_metrics(
