@@ -134,14 +134,17 @@ eval_bake() {
 }
 
 # A short run on the first SHORT_FRAMES frames (from the true surface), baked: the bake's time per
-# frame and where it goes, without a whole 60-frame bake.
+# frame and where it goes, without a whole 60-frame bake. BAKE_RIDGES lists `--ridge` values to
+# compare; "default" (the default) leaves the binary's own default.
 bake_short() {
   local frames="${SHORT_FRAMES:-10}"
   fit short "${SHORT_ITERS:-300}" cuda "$rig/truth/points" --frames "0..$frames"
-  local t0 r
-  for r in ${BAKE_RIDGES:-0.01}; do
+  local t0 r ridge
+  for r in ${BAKE_RIDGES:-default}; do
     t0=$SECONDS
-    timeout "$step_s" "$bin/yakumo-train" bake "$work/short" --ridge "$r" \
+    ridge=()
+    [ "$r" = default ] || ridge=(--ridge "$r")
+    timeout "$step_s" "$bin/yakumo-train" bake "$work/short" "${ridge[@]}" \
       --out "$work/short-$r.yk4d" --json > "$out/bake-short-$r.json" 2> "$out/bake-short-$r.log" \
       || echo "(exit $?)" >> "$out/bake-short-$r.json"
     row "bake (ridge $r) of $frames frames: $((SECONDS - t0)) s; $(tr -d '\n ' < "$out/bake-short-$r.json" | grep -o '"model_psnr.*"seconds":[0-9.]*')"
