@@ -6,7 +6,7 @@
 # /tmp/yakumo-gpu), logs and a table under $OUT (default ./gpu-out).
 #
 #   bash scripts/gpu-figures.sh PHASE...
-#   phases: setup data carve kernels train-bench train-probe train-long eval bake-short
+#   phases: setup data carve carve-compare kernels train-bench train-probe train-long eval bake-short
 #           determinism player pack
 # (pack, last: the device tool returns only a few files, so every log goes into $OUT/logs.tgz).
 # Every step runs under `timeout` ($STEP_S seconds, default 300) and a step that fails or times out
@@ -77,8 +77,40 @@ carve() {
       --points "$POINTS" --json > "$out/carve.json" 2> "$out/carve.log"; then
       touch "$work/points/.complete"
     fi
-    row "carve ${FRAMES} frames at 5 mm, ${POINTS} points (CPU, $(nproc) cores): $((SECONDS - t0)) s; $(head -c 300 "$out/carve.json" | tr -d '\n ')"
+    row "carve ${FRAMES} frames at 5 mm, ${POINTS} points (--backend auto): $((SECONDS - t0)) s; $(head -c 300 "$out/carve.json" | tr -d '\n ')"
   fi
+}
+
+# The hull's cell tests on each backend (CARVE_BACKENDS, default "cpu wgpu cuda") for the first
+# CARVE_FRAMES (default 10) frames at 5 and 2 mm: total and hull seconds, and how many inside
+# voxels differ from the CPU's.
+carve_compare() {
+  local frames="${CARVE_FRAMES:-10}"
+  for voxel in 0.005 0.002; do
+    for b in ${CARVE_BACKENDS:-cpu wgpu cuda}; do
+      local dir="$work/carve-$b-$voxel"
+      rm -rf "$dir"
+      timeout "$step_s" "$bin/yakumo-train" carve "$rig/truth" --out "$dir" --voxel "$voxel" \
+        --points "$POINTS" --frames "0..$frames" --backend "$b" --json \
+        > "$out/carve-$b-$voxel.json" 2> "$out/carve-$b-$voxel.log" || echo "(exit $?)" >> "$out/carve-$b-$voxel.json"
+      row "carve $frames frames at $voxel m on $b: $(python3 - "$out/carve-$b-$voxel.json" "$out/carve-cpu-$voxel.json" <<'PY'
+import json, sys
+try:
+    s = json.load(open(sys.argv[1]))
+    ref = json.load(open(sys.argv[2]))
+except Exception as e:
+    print(f"no summary ({e})")
+    sys.exit()
+hull = sum(f["stages"]["hull"] for f in s["frames"])
+rest = sum(f["stages"]["parts"] + f["stages"]["surface"] for f in s["frames"])
+diff = max(abs(a["inside_voxels"] - b["inside_voxels"]) / b["inside_voxels"]
+           for a, b in zip(s["frames"], ref["frames"]))
+print(f"{s['seconds']:.1f} s total, hull {hull:.1f} s, rest {rest:.1f} s, "
+      f"inside voxels {s['frames'][0]['inside_voxels']} in frame 0, at most {100 * diff:.3f} % off the CPU's")
+PY
+)"
+    done
+  done
 }
 
 # fit RUN ITERS BACKEND POINTS [extra args]: a training run on the target rig from the initial
@@ -203,6 +235,7 @@ for phase in "$@"; do
     setup) setup ;;
     data) data ;;
     carve) carve ;;
+    carve-compare) carve_compare ;;
     kernels) kernels ;;
     train-bench) train_bench ;;
     train-probe) train_probe ;;

@@ -4,10 +4,12 @@
 //! - [`knn`]: tile-binned rasteriser that finds, per pixel, the K nearest points whose screen disc
 //!   covers it (the layers of 4K4D's depth peeling).
 //! - [`gather`]: per-point values gathered into those layers, with a fast custom backward.
+//! - [`hull`]: the visual-hull cell test of space carving, a level of cells per launch.
 //! - [`composite`]: differentiable front-to-back compositing of those layers (burn tensor ops).
 
 pub mod composite;
 pub mod gather;
+pub mod hull;
 pub mod knn;
 
 pub use composite::{Composite, CompositeError, composite};

@@ -12,8 +12,10 @@ use yakumo_core::ply::read_ply;
 use yakumo_core::{Camera, Distortion};
 use yakumo_train::carve::command::{CarveArgs, points_path, run};
 use yakumo_train::carve::knn::PointGrid;
+use yakumo_train::carve::tester::WgpuTester;
 use yakumo_train::carve::{
-    Aabb, CarveError, CarveSettings, Mask, Rule, View, carve_frame, carve_hull,
+    Aabb, CarveError, CarveSettings, CellClass, CellTester, CpuTester, HullDevice, Mask, Rule,
+    View, carve_frame, carve_hull,
 };
 
 /// Voxel edge used throughout (metres).
@@ -188,7 +190,8 @@ fn interior_voxels_cut(views: &[View], rule: &Rule) -> usize {
         min: DVec3::new(-0.5, -0.5, 0.0),
         max: DVec3::new(0.5, 0.5, 1.5),
     };
-    let mut hull = carve_hull(views, &bounds, VOXEL, rule, &mut |_, _| {}).unwrap();
+    let tester = CpuTester::new(views, *rule);
+    let mut hull = carve_hull(&tester, &bounds, VOXEL, &mut |_, _| {}).unwrap();
     hull.volume.fill_cavities();
     let v = &hull.volume;
     let [dx, dy, dz] = v.dims();
@@ -267,6 +270,88 @@ fn tolerance_keeps_noisy_masks_from_cutting_the_subject() {
         cut_strict > 100,
         "tolerance 0 should tunnel through the subject at mask holes"
     );
+}
+
+#[test]
+fn the_gpu_cell_tests_agree_with_the_cpu() {
+    // Clean and noisy masks, cells of four sizes scattered over and around the subject: the
+    // kernel (f32, on wgpu) must decide as the CPU (f64) except where a footprint edge or a
+    // centre lies within float noise of a pixel boundary.
+    for flips in [0, 300] {
+        let views = views(flips);
+        let rule = settings(1).rule;
+        let cpu = CpuTester::new(&views, rule);
+        let gpu = WgpuTester::new(&views, &rule).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(5 + flips as u64);
+        let origin = DVec3::new(-0.6, -0.6, -0.1);
+        // Cells of each class over all sizes: the comparison must see every verdict.
+        let mut classes = [0usize; 3];
+        for size in [0.16, 0.04, 0.01, 0.0025] {
+            let span = (1.4 / size) as u32;
+            let cells: Vec<[u32; 3]> = (0..20_000)
+                .map(|_| std::array::from_fn(|_| rng.random_range(0..span)))
+                .collect();
+            let (want, got) = (
+                cpu.classify(&cells, origin, size).unwrap(),
+                gpu.classify(&cells, origin, size).unwrap(),
+            );
+            let count = |class| want.iter().filter(|&&c| c == class).count();
+            let differ = want.iter().zip(&got).filter(|(a, b)| a != b).count();
+            let flipped = want
+                .iter()
+                .zip(&got)
+                .filter(|(a, b)| a != b && **a != CellClass::Boundary && **b != CellClass::Boundary)
+                .count();
+            eprintln!(
+                "flips {flips}, cells of {size} m: {} outside / {} inside / {} boundary, {differ} differ",
+                count(CellClass::Outside),
+                count(CellClass::Inside),
+                count(CellClass::Boundary)
+            );
+            classes[0] += count(CellClass::Outside);
+            classes[1] += count(CellClass::Inside);
+            classes[2] += count(CellClass::Boundary);
+            assert!(
+                differ <= cells.len() / 500,
+                "{differ} of {} cells differ",
+                cells.len()
+            );
+            assert_eq!(flipped, 0, "cells flipped between inside and outside");
+
+            let (want, got) = (
+                cpu.centres_inside(&cells, origin, size).unwrap(),
+                gpu.centres_inside(&cells, origin, size).unwrap(),
+            );
+            let differ = want.iter().zip(&got).filter(|(a, b)| a != b).count();
+            assert!(want.iter().filter(|&&i| i).count() > 100);
+            assert!(differ <= cells.len() / 500, "{differ} centres differ");
+        }
+        assert!(
+            classes.iter().all(|&n| n > 100),
+            "classes seen: {classes:?}"
+        );
+    }
+}
+
+#[test]
+fn carving_on_the_gpu_matches_the_cpu() {
+    let views = views(300);
+    let cpu = carve_frame(&views, &settings(1), &mut |_, _| {}).unwrap();
+    let mut on_gpu = settings(1);
+    on_gpu.device = HullDevice::Wgpu;
+    let gpu = carve_frame(&views, &on_gpu, &mut |_, _| {}).unwrap();
+    eprintln!(
+        "inside voxels: CPU {}, GPU {}; hull {:.2} s on the CPU, {:.2} s on wgpu",
+        cpu.inside_voxels, gpu.inside_voxels, cpu.seconds.hull, gpu.seconds.hull
+    );
+    let diff = cpu.inside_voxels.abs_diff(gpu.inside_voxels);
+    assert!(diff * 1000 <= cpu.inside_voxels, "{diff} voxels differ");
+    assert_eq!(gpu.levels.len(), cpu.levels.len());
+    let truth = true_surface(20_000);
+    let gap = worst_coverage_gap(&gpu.points, &truth);
+    let chamfer = median(gpu.points.iter().map(|p| sdf(*p).abs()).collect());
+    assert!(gap < 3.0 * VOXEL, "a true surface point is {gap} m off");
+    assert!(chamfer < 1.5 * VOXEL, "median Chamfer {chamfer}");
 }
 
 /// Fraction of `points` farther than `distance` from the true surface.
@@ -419,6 +504,7 @@ fn args(dataset: &Path, out: &Path) -> CarveArgs {
         min_seen: None,
         min_part_seen: yakumo_train::carve::frame::DEFAULT_MIN_PART_SEEN,
         bounds: None,
+        backend: yakumo_train::fit::backend::BackendChoice::Auto,
         json: true,
     }
 }

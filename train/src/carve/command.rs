@@ -11,9 +11,12 @@ use serde::Serialize;
 use yakumo_core::ply::write_ply;
 
 use super::dataset::{load_views, open_dataset};
+use super::frame::StageSeconds;
 use super::frame::{CarveSettings, DEFAULT_MIN_PART_SEEN, carve_frame};
 use super::hull::Aabb;
 use super::parts::PartStats;
+use super::tester::HullDevice;
+use crate::fit::backend::{BackendChoice, cuda_unavailable};
 
 /// Arguments of `yakumo-train carve`.
 #[derive(Clone, Debug, clap::Args)]
@@ -47,9 +50,30 @@ pub struct CarveArgs {
     /// Carving bounds `xmin,ymin,zmin,xmax,ymax,zmax` in metres (default: derived from the rig).
     #[arg(long, value_parser = parse_bounds)]
     pub bounds: Option<Aabb>,
+    /// Where the visual hull's cell tests run: `auto` takes CUDA, else a hardware wgpu adapter,
+    /// else every CPU core (the rest of carving always runs on the CPU).
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
     /// Print a JSON summary on stdout instead of a line per frame.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The device `choice` carves on.
+pub fn hull_device(choice: BackendChoice) -> anyhow::Result<HullDevice> {
+    match choice.resolve() {
+        BackendChoice::Cpu | BackendChoice::Auto => Ok(HullDevice::Cpu),
+        BackendChoice::Wgpu => Ok(HullDevice::Wgpu),
+        BackendChoice::Cuda => {
+            if let Some(why) = cuda_unavailable() {
+                bail!(why);
+            }
+            #[cfg(feature = "cuda")]
+            return Ok(HullDevice::Cuda);
+            #[cfg(not(feature = "cuda"))]
+            unreachable!("without the cuda feature CUDA is always unavailable")
+        }
+    }
 }
 
 /// Parses `A..B`, `A..=B` or `N` into the inclusive-exclusive range `[A, B)`.
@@ -115,6 +139,8 @@ struct FrameSummary {
     cavities_filled: usize,
     outlier_faces: usize,
     seconds: f64,
+    /// Where the time went (zero for skipped frames).
+    stages: StageSeconds,
 }
 
 /// The `--json` summary.
@@ -123,6 +149,8 @@ struct Summary {
     dataset: PathBuf,
     out: PathBuf,
     voxel_size: f64,
+    /// Where the cell tests ran.
+    device: HullDevice,
     cameras: usize,
     tolerance: usize,
     min_seen: usize,
@@ -145,6 +173,7 @@ pub fn run(args: &CarveArgs) -> anyhow::Result<()> {
     settings.voxel = args.voxel;
     settings.points = args.points;
     settings.bounds = args.bounds;
+    settings.device = hull_device(args.backend)?;
     if let Some(t) = args.tolerance {
         settings.rule.tolerance = t;
     }
@@ -191,6 +220,7 @@ pub fn run(args: &CarveArgs) -> anyhow::Result<()> {
                 cavities_filled: 0,
                 outlier_faces: 0,
                 seconds: 0.0,
+                stages: StageSeconds::default(),
             });
             continue;
         }
@@ -223,15 +253,18 @@ pub fn run(args: &CarveArgs) -> anyhow::Result<()> {
             cavities_filled: carved.cavities_filled,
             outlier_faces: carved.outlier_faces,
             seconds: frame_start.elapsed().as_secs_f64(),
+            stages: carved.seconds.clone(),
         };
         if !args.json {
             println!(
-                "frame {frame:06}: {} points, {} inside voxels ({} phantom part(s) of {} voxels dropped), {:.1} s → {}",
+                "frame {frame:06}: {} points, {} inside voxels ({} phantom part(s) of {} voxels dropped), {:.1} s (hull {:.1} s on {}) → {}",
                 summary.points,
                 summary.inside_voxels,
                 summary.parts.dropped_parts,
                 summary.parts.dropped_voxels,
                 summary.seconds,
+                summary.stages.hull,
+                settings.device.name(),
                 path.display()
             );
         }
@@ -243,6 +276,7 @@ pub fn run(args: &CarveArgs) -> anyhow::Result<()> {
             dataset: args.dataset.clone(),
             out: args.out.clone(),
             voxel_size: settings.voxel,
+            device: settings.device,
             cameras,
             tolerance: settings.rule.tolerance,
             min_seen: settings.rule.min_seen,

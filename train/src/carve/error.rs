@@ -66,6 +66,9 @@ pub enum CarveError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The GPU cell test could not be set up or run.
+    #[error("GPU carving failed: {0} (use --backend cpu to carve on the CPU)")]
+    Gpu(String),
     /// Writing output failed.
     #[error("cannot write {path}: {source}")]
     Write {

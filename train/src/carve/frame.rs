@@ -1,13 +1,17 @@
 //! Carving one frame: visual hull → phantom parts dropped → cavity filling → boundary faces →
 //! outlier removal → points.
 
+use std::time::Instant;
+
 use glam::DVec3;
+use serde::Serialize;
 
 use super::classify::{Rule, View};
 use super::error::CarveError;
 use super::hull::{Aabb, LevelStats, carve_hull};
 use super::parts::{PartStats, drop_poorly_seen_parts};
 use super::surface::{OutlierFilter, drop_outlier_faces, sample_faces};
+use super::tester::HullDevice;
 
 /// Fewest cameras a visual hull is carved from.
 pub const MIN_CAMERAS: usize = 3;
@@ -34,11 +38,14 @@ pub struct CarveSettings {
     pub outliers: OutlierFilter,
     /// Seed of the surface sampling.
     pub seed: u64,
+    /// Where the visual hull's cell tests run.
+    pub device: HullDevice,
 }
 
 impl CarveSettings {
     /// Defaults for a rig of `cameras` cameras: 2 mm voxels, 200k points, [`Rule::for_camera_count`],
-    /// parts seen by at least [`DEFAULT_MIN_PART_SEEN`] of the best-seen part's cameras.
+    /// parts seen by at least [`DEFAULT_MIN_PART_SEEN`] of the best-seen part's cameras, cell
+    /// tests on the CPU.
     pub fn for_camera_count(cameras: usize) -> CarveSettings {
         CarveSettings {
             voxel: 0.002,
@@ -48,6 +55,7 @@ impl CarveSettings {
             bounds: None,
             outliers: OutlierFilter::default(),
             seed: 0,
+            device: HullDevice::Cpu,
         }
     }
 }
@@ -71,6 +79,19 @@ pub struct CarvedFrame {
     pub levels: Vec<LevelStats>,
     /// Bounding box of the inside voxels.
     pub bounds: Aabb,
+    /// Where the time went.
+    pub seconds: StageSeconds,
+}
+
+/// Seconds spent in each stage of carving a frame.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct StageSeconds {
+    /// The visual hull (cell tests and the dense volume).
+    pub hull: f64,
+    /// Dropping phantom parts and filling cavities.
+    pub parts: f64,
+    /// Boundary faces, outlier removal and point sampling.
+    pub surface: f64,
 }
 
 impl CarvedFrame {
@@ -100,12 +121,21 @@ pub fn carve_frame(
     let bounds = settings
         .bounds
         .unwrap_or_else(|| Aabb::around_cameras(&cameras));
-    let mut hull = carve_hull(views, &bounds, settings.voxel, &settings.rule, progress)?;
+    let start = Instant::now();
+    let tester = settings.device.tester(views, settings.rule)?;
+    let mut hull = carve_hull(tester.as_ref(), &bounds, settings.voxel, progress)?;
+    let hull_done = Instant::now();
     let parts = drop_poorly_seen_parts(&mut hull.volume, views, settings.min_part_seen);
     let cavities_filled = hull.volume.fill_cavities();
+    let parts_done = Instant::now();
     let faces = hull.volume.boundary_faces();
     let kept = drop_outlier_faces(&hull.volume, &faces, &settings.outliers);
     let points = sample_faces(&hull.volume, &kept, settings.points, settings.seed);
+    let seconds = StageSeconds {
+        hull: (hull_done - start).as_secs_f64(),
+        parts: (parts_done - hull_done).as_secs_f64(),
+        surface: parts_done.elapsed().as_secs_f64(),
+    };
     let vol = &hull.volume;
     let inner = vol.inside_box().map_or(bounds, |(lo, hi)| {
         let corner =
@@ -124,5 +154,6 @@ pub fn carve_frame(
         outlier_faces: faces.len() - kept.len(),
         levels: hull.levels,
         bounds: inner,
+        seconds,
     })
 }

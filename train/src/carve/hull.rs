@@ -1,12 +1,13 @@
 //! Coarse-to-fine visual hull: an octree-style refinement from a coarse grid over the bounds down
-//! to the requested voxel size, testing only cells that the coarser level left undecided.
+//! to the requested voxel size, testing only cells that the coarser level left undecided. The
+//! tests of a level run on a [`CellTester`]: every CPU core or a GPU kernel.
 
 use glam::DVec3;
-use rayon::prelude::*;
 use yakumo_core::Camera;
 
-use super::classify::{CellClass, Rule, View, classify_cell, point_inside};
+use super::classify::CellClass;
 use super::error::CarveError;
+use super::tester::{Cell, CellTester};
 use super::volume::VoxelVolume;
 
 /// Cells along the longest axis of the bounds at the coarsest level.
@@ -68,16 +69,12 @@ pub struct Hull {
     pub levels: Vec<LevelStats>,
 }
 
-/// A cell at some level of the refinement, as integer coordinates at that level.
-type Cell = [u32; 3];
-
-/// Carves the visual hull of `views` inside `bounds` down to voxels of edge `voxel` metres.
-/// `progress(done, total)` is called after each level.
+/// Carves the visual hull that `tester` tests inside `bounds` down to voxels of edge `voxel`
+/// metres. `progress(done, total)` is called after each level.
 pub fn carve_hull(
-    views: &[View],
+    tester: &dyn CellTester,
     bounds: &Aabb,
     voxel: f64,
-    rule: &Rule,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Hull, CarveError> {
     let longest = bounds.size().max_element();
@@ -121,15 +118,13 @@ pub fn carve_hull(
     let total = finest as usize + 1;
     for level in 0..=finest {
         let size = root_size / f64::from(1u32 << level);
-        let centre = |c: &Cell| {
-            bounds.min + (DVec3::new(c[0] as f64, c[1] as f64, c[2] as f64) + 0.5) * size
-        };
         let scale = 1u32 << (finest - level);
         if level == finest {
+            let verdicts = tester.centres_inside(&cells, bounds.min, size)?;
             let inside: Vec<Cell> = cells
-                .par_iter()
-                .filter(|c| point_inside(views, centre(c), rule))
-                .copied()
+                .iter()
+                .zip(verdicts)
+                .filter_map(|(c, inside)| inside.then_some(*c))
                 .collect();
             levels.push(LevelStats {
                 tested: cells.len(),
@@ -138,10 +133,7 @@ pub fn carve_hull(
             });
             blocks.extend(inside.iter().map(|c| (*c, c.map(|v| v + 1))));
         } else {
-            let classes: Vec<CellClass> = cells
-                .par_iter()
-                .map(|c| classify_cell(views, centre(c), 0.5 * size, rule))
-                .collect();
+            let classes = tester.classify(&cells, bounds.min, size)?;
             let mut next = Vec::new();
             let (mut inside, mut boundary) = (0, 0);
             for (c, class) in cells.iter().zip(&classes) {

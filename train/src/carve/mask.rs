@@ -132,6 +132,14 @@ impl Mask {
         base.cell(x as usize, y as usize) & ANY != 0
     }
 
+    /// The pyramid, finest level (the image) first, down to 1×1: per level its width, height
+    /// and one byte per cell (bit 0: some pixel below is foreground, bit 1: all are).
+    pub fn levels(&self) -> impl Iterator<Item = (u32, u32, &[u8])> {
+        self.levels
+            .iter()
+            .map(|l| (l.width as u32, l.height as u32, l.cells.as_slice()))
+    }
+
     /// Whether any pixel is foreground.
     pub fn has_foreground(&self) -> bool {
         let top = self.levels.last().expect("at least the base level");

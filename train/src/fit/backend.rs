@@ -92,20 +92,30 @@ pub fn dispatch<T: BackendTask>(choice: BackendChoice, task: T) -> anyhow::Resul
     match choice {
         BackendChoice::Wgpu => task.run::<WgpuTrain>(Default::default()),
         BackendChoice::Cpu | BackendChoice::Auto => task.run::<CpuTrain>(Default::default()),
-        #[cfg(feature = "cuda")]
         BackendChoice::Cuda => {
-            if cuda_driver().is_none() {
-                anyhow::bail!(
-                    "--backend cuda: the NVIDIA driver library (libcuda.so.1 / nvcuda.dll) is not \
-                     installed or not on the library path; install the NVIDIA driver, or use \
-                     --backend wgpu or --backend cpu"
-                );
+            if let Some(why) = cuda_unavailable() {
+                anyhow::bail!(why);
             }
-            task.run::<CudaTrain>(Default::default())
+            #[cfg(feature = "cuda")]
+            return task.run::<CudaTrain>(Default::default());
+            #[cfg(not(feature = "cuda"))]
+            unreachable!("without the cuda feature CUDA is always unavailable")
         }
-        #[cfg(not(feature = "cuda"))]
-        BackendChoice::Cuda => anyhow::bail!(
-            "this build of yakumo-train has no CUDA backend (built without the `cuda` feature); use --backend wgpu"
-        ),
     }
+}
+
+/// Why `--backend cuda` cannot run on this machine, or `None` when it can.
+pub fn cuda_unavailable() -> Option<String> {
+    if !cfg!(feature = "cuda") {
+        return Some(
+            "this build of yakumo-train has no CUDA backend (built without the `cuda` feature); \
+             use --backend wgpu"
+                .into(),
+        );
+    }
+    cuda_driver().is_none().then(|| {
+        "--backend cuda: the NVIDIA driver library (libcuda.so.1 / nvcuda.dll) is not installed or \
+         not on the library path; install the NVIDIA driver, or use --backend wgpu or --backend cpu"
+            .into()
+    })
 }

@@ -169,6 +169,7 @@ pub(crate) fn prepare(args: &FitArgs) -> anyhow::Result<(RunConfig, Vec<Vec<[f32
     let carve = CarveChoice {
         voxel: args.voxel,
         points: args.n_points.unwrap_or(262_144),
+        device: crate::carve::command::hull_device(args.backend)?,
     };
     let clouds = load_or_carve(&data, &points_dir, carve)?;
     let n = args

@@ -12,7 +12,7 @@ use yakumo_core::ply::{read_ply, write_ply};
 
 use crate::carve::command::points_path;
 use crate::carve::dataset::load_views;
-use crate::carve::{CarveSettings, carve_frame};
+use crate::carve::{CarveSettings, HullDevice, carve_frame};
 use crate::data::TrainDataset;
 
 /// How to carve frames that have no point file yet.
@@ -22,6 +22,8 @@ pub struct CarveChoice {
     pub voxel: f64,
     /// Points sampled per frame.
     pub points: usize,
+    /// Where the hull's cell tests run.
+    pub device: HullDevice,
 }
 
 /// Loads `dir/<frame:06>.ply` for every selected frame, carving (and writing) missing ones.
@@ -33,6 +35,7 @@ pub fn load_or_carve(
     let mut settings = CarveSettings::for_camera_count(data.cameras().len());
     settings.voxel = carve.voxel;
     settings.points = carve.points;
+    settings.device = carve.device;
     let mut out = Vec::with_capacity(data.frames.len());
     for &frame in &data.frames {
         let path = points_path(dir, frame);
