@@ -118,6 +118,138 @@ fn edge_pixel(v: f32, limit: f32) -> i32 {
     i32::cast_from(clamp((v + 0.5f32).floor(), -1.0f32, limit))
 }
 
+/// Image width and height of camera `cam` of the table.
+#[cube]
+fn image_size(cameras: &Array<f32>, cam: u32) -> ImageSize {
+    let c = (cam * CAMERA_FLOATS as u32) as usize;
+    ImageSize {
+        w: cameras[c + 22],
+        h: cameras[c + 23],
+    }
+}
+
+/// A width and a height in pixels.
+#[derive(CubeType, Clone, Copy)]
+struct ImageSize {
+    w: f32,
+    h: f32,
+}
+
+/// Camera `cam`'s vote on the point `(cx, cy, cz)` (the CPU's `point_inside`, one camera): 0 it
+/// does not see the point, 1 background at its nearest pixel, 2 foreground.
+#[cube]
+fn centre_vote(
+    cameras: &Array<f32>,
+    levels: &Array<u32>,
+    masks: &Array<u32>,
+    cam: u32,
+    cx: f32,
+    cy: f32,
+    cz: f32,
+) -> u32 {
+    let size = image_size(cameras, cam);
+    let w = size.w;
+    let h = size.h;
+    let p = project(cameras, cam as usize, cx, cy, cz);
+    let mut vote = 0u32.runtime();
+    if p.front && p.x >= -0.5f32 && p.y >= -0.5f32 && p.x < w - 0.5f32 && p.y < h - 0.5f32 {
+        let x = u32::cast_from(clamp((p.x + 0.5f32).floor(), 0.0f32, w - 1.0f32));
+        let y = u32::cast_from(clamp((p.y + 0.5f32).floor(), 0.0f32, h - 1.0f32));
+        let table = (cam * LEVEL_WORDS) as usize;
+        vote = 1u32 + (mask_cell(masks, levels[table + 1], levels[table + 2], x, y) & 1u32);
+    }
+    vote
+}
+
+/// Camera `cam`'s vote on the cube `(cx, cy, cz) ± half` from the pixel box of its eight
+/// projected corners (the CPU's `vote`): 0 unseen, 1 straddles the image (or the camera plane)
+/// without foreground, 2 straddles touching foreground, 3 + coverage (0 none, 1 some, 2 all) when
+/// the footprint lies inside the image.
+#[cube]
+fn cell_vote(
+    cameras: &Array<f32>,
+    levels: &Array<u32>,
+    masks: &Array<u32>,
+    cam: u32,
+    cx: f32,
+    cy: f32,
+    cz: f32,
+    half: f32,
+) -> u32 {
+    let size = image_size(cameras, cam);
+    let w = size.w;
+    let h = size.h;
+    // Start the footprint beyond any pixel coordinate.
+    let mut lo_x = 1.0e30f32.runtime();
+    let mut lo_y = 1.0e30f32.runtime();
+    let mut hi_x = (0.0f32 - 1.0e30f32).runtime();
+    let mut hi_y = (0.0f32 - 1.0e30f32).runtime();
+    let mut behind = 0u32.runtime();
+    for corner in 0..8u32 {
+        let mut sx = 0.0f32 - half;
+        let mut sy = 0.0f32 - half;
+        let mut sz = 0.0f32 - half;
+        if corner & 1u32 != 0 {
+            sx = half;
+        }
+        if corner & 2u32 != 0 {
+            sy = half;
+        }
+        if corner & 4u32 != 0 {
+            sz = half;
+        }
+        let p = project(cameras, cam as usize, cx + sx, cy + sy, cz + sz);
+        if p.front {
+            lo_x = min(lo_x, p.x);
+            lo_y = min(lo_y, p.y);
+            hi_x = max(hi_x, p.x);
+            hi_y = max(hi_y, p.y);
+        } else {
+            behind += 1;
+        }
+    }
+    let mut vote = 0u32.runtime();
+    if behind == 8u32 {
+        vote = 0u32;
+    } else if behind > 0u32 {
+        // The cube crosses the camera plane: its image is unbounded.
+        // Whether the mask has any foreground: the 1×1 top level of its pyramid.
+        vote = 1u32;
+        let table = (cam * LEVEL_WORDS) as usize;
+        let top = table + 1 + ((levels[table] - 1) * 3) as usize;
+        if mask_cell(masks, levels[top], levels[top + 1], 0u32, 0u32) & 1u32 != 0 {
+            vote = 2u32;
+        }
+    } else {
+        lo_x = lo_x - FOOTPRINT_MARGIN_PX;
+        lo_y = lo_y - FOOTPRINT_MARGIN_PX;
+        hi_x = hi_x + FOOTPRINT_MARGIN_PX;
+        hi_y = hi_y + FOOTPRINT_MARGIN_PX;
+        let misses = hi_x < -0.5f32 || hi_y < -0.5f32 || lo_x >= w - 0.5f32 || lo_y >= h - 0.5f32;
+        if !misses {
+            let cov = coverage(
+                masks,
+                levels,
+                cam,
+                edge_pixel(lo_x, w),
+                edge_pixel(lo_y, h),
+                edge_pixel(hi_x, w),
+                edge_pixel(hi_y, h),
+            );
+            let fully_in =
+                lo_x >= -0.5f32 && lo_y >= -0.5f32 && hi_x < w - 0.5f32 && hi_y < h - 0.5f32;
+            if fully_in {
+                vote = 3u32 + cov;
+            } else if cov != 0u32 {
+                vote = 2u32;
+            } else {
+                vote = 1u32;
+            }
+        }
+    }
+    vote
+}
+
 /// One unit per cell `cells[3i..3i+3]` of edge `size` at `origin + (cell + ½)·size`.
 ///
 /// With `point_test`, `out[i]` is 1 when the cell centre is inside the hull, else 0 (the CPU's
@@ -153,19 +285,11 @@ pub fn hull_kernel(
         let mut covered = 0u32;
         let mut rejected = 0u32;
         for cam in 0..num_cameras {
-            let c = (cam * CAMERA_FLOATS as u32) as usize;
-            let w = cameras[c + 22];
-            let h = cameras[c + 23];
-            let p = project(cameras, cam as usize, cx, cy, cz);
-            if p.front && p.x >= -0.5f32 && p.y >= -0.5f32 && p.x < w - 0.5f32 && p.y < h - 0.5f32 {
-                let x = u32::cast_from(clamp((p.x + 0.5f32).floor(), 0.0f32, w - 1.0f32));
-                let y = u32::cast_from(clamp((p.y + 0.5f32).floor(), 0.0f32, h - 1.0f32));
-                let table = (cam * LEVEL_WORDS) as usize;
-                if mask_cell(masks, levels[table + 1], levels[table + 2], x, y) & 1u32 != 0 {
-                    covered += 1;
-                } else {
-                    rejected += 1;
-                }
+            let vote = centre_vote(cameras, levels, masks, cam, cx, cy, cz);
+            if vote == 2u32 {
+                covered += 1;
+            } else if vote == 1u32 {
+                rejected += 1;
             }
         }
         let seen = covered + rejected;
@@ -183,82 +307,7 @@ pub fn hull_kernel(
         let mut rejected_lo = 0u32;
         let mut rejected_hi = 0u32;
         for cam in 0..num_cameras {
-            let c = (cam * CAMERA_FLOATS as u32) as usize;
-            let w = cameras[c + 22];
-            let h = cameras[c + 23];
-            // Start the footprint beyond any pixel coordinate.
-            let mut lo_x = 1.0e30f32.runtime();
-            let mut lo_y = 1.0e30f32.runtime();
-            let mut hi_x = (0.0f32 - 1.0e30f32).runtime();
-            let mut hi_y = (0.0f32 - 1.0e30f32).runtime();
-            let mut behind = 0u32.runtime();
-            for corner in 0..8u32 {
-                let mut sx = 0.0f32 - half;
-                let mut sy = 0.0f32 - half;
-                let mut sz = 0.0f32 - half;
-                if corner & 1u32 != 0 {
-                    sx = half;
-                }
-                if corner & 2u32 != 0 {
-                    sy = half;
-                }
-                if corner & 4u32 != 0 {
-                    sz = half;
-                }
-                let p = project(cameras, cam as usize, cx + sx, cy + sy, cz + sz);
-                if p.front {
-                    lo_x = min(lo_x, p.x);
-                    lo_y = min(lo_y, p.y);
-                    hi_x = max(hi_x, p.x);
-                    hi_y = max(hi_y, p.y);
-                } else {
-                    behind += 1;
-                }
-            }
-            // 0 unseen, 1 straddles without foreground, 2 straddles touching foreground,
-            // 3 + coverage when the footprint lies inside the image.
-            let mut vote = 0u32.runtime();
-            if behind == 8u32 {
-                vote = 0u32;
-            } else if behind > 0u32 {
-                // The cube crosses the camera plane: its image is unbounded.
-                // Whether the mask has any foreground: the 1×1 top level of its pyramid.
-                vote = 1u32;
-                let table = (cam * LEVEL_WORDS) as usize;
-                let top = table + 1 + ((levels[table] - 1) * 3) as usize;
-                if mask_cell(masks, levels[top], levels[top + 1], 0u32, 0u32) & 1u32 != 0 {
-                    vote = 2u32;
-                }
-            } else {
-                lo_x = lo_x - FOOTPRINT_MARGIN_PX;
-                lo_y = lo_y - FOOTPRINT_MARGIN_PX;
-                hi_x = hi_x + FOOTPRINT_MARGIN_PX;
-                hi_y = hi_y + FOOTPRINT_MARGIN_PX;
-                let misses =
-                    hi_x < -0.5f32 || hi_y < -0.5f32 || lo_x >= w - 0.5f32 || lo_y >= h - 0.5f32;
-                if !misses {
-                    let cov = coverage(
-                        masks,
-                        levels,
-                        cam,
-                        edge_pixel(lo_x, w),
-                        edge_pixel(lo_y, h),
-                        edge_pixel(hi_x, w),
-                        edge_pixel(hi_y, h),
-                    );
-                    let fully_in = lo_x >= -0.5f32
-                        && lo_y >= -0.5f32
-                        && hi_x < w - 0.5f32
-                        && hi_y < h - 0.5f32;
-                    if fully_in {
-                        vote = 3u32 + cov;
-                    } else if cov != 0u32 {
-                        vote = 2u32;
-                    } else {
-                        vote = 1u32;
-                    }
-                }
-            }
+            let vote = cell_vote(cameras, levels, masks, cam, cx, cy, cz, half);
             if vote == 1u32 || vote == 2u32 {
                 seen_hi += 1;
                 rejected_hi += 1;

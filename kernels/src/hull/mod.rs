@@ -219,15 +219,16 @@ impl<R: Runtime> GpuHull<R> {
             )));
         }
         let client = R::client(device);
-        let words = if scene.words.is_empty() {
-            vec![0]
+        // A device buffer cannot be empty.
+        let words: &[u32] = if scene.words.is_empty() {
+            &[0]
         } else {
-            scene.words.clone()
+            &scene.words
         };
         Ok(GpuHull {
             cameras: client.create_from_slice(f32::as_bytes(&scene.cameras)),
             levels: client.create_from_slice(u32::as_bytes(&scene.levels)),
-            masks: client.create_from_slice(u32::as_bytes(&words)),
+            masks: client.create_from_slice(u32::as_bytes(words)),
             needed: client.create_from_slice(u32::as_bytes(&rule.needed)),
             lengths: [
                 scene.cameras.len(),
@@ -394,30 +395,20 @@ mod tests {
         assert!(err.to_string().contains("non-finite"), "{err}");
         assert_eq!(scene.cameras(), 0);
 
-        let err = GpuHull::<cubecl::wgpu::WgpuRuntime>::new(
-            &Default::default(),
-            &scene,
-            &HullRule {
-                tolerance: 1,
-                min_seen: 1,
-                needed: vec![0],
-            },
-        )
-        .err()
-        .unwrap();
-        assert_eq!(err, HullError::InvalidScene("no cameras".into()));
+        // A rule for no cameras: refused with no cameras, and with one (it needs two entries).
+        let rule = HullRule {
+            tolerance: 1,
+            min_seen: 1,
+            needed: vec![0],
+        };
+        let upload = |scene: &HullScene| {
+            GpuHull::<cubecl::wgpu::WgpuRuntime>::new(&Default::default(), scene, &rule)
+                .err()
+                .unwrap()
+        };
+        assert_eq!(upload(&scene), HullError::InvalidScene("no cameras".into()));
         scene.push_view(&camera(1, 1), &one).unwrap();
-        let err = GpuHull::<cubecl::wgpu::WgpuRuntime>::new(
-            &Default::default(),
-            &scene,
-            &HullRule {
-                tolerance: 1,
-                min_seen: 1,
-                needed: vec![0],
-            },
-        )
-        .err()
-        .unwrap();
+        let err = upload(&scene);
         assert!(matches!(err, HullError::InvalidRule(_)), "{err}");
     }
 }
