@@ -31,11 +31,16 @@ enum Command {
     BenchDecode(cli::bench::BenchDecodeArgs),
 }
 
+/// Log filter when `RUST_LOG` is unset. The board detector's crates warn at every frame in which
+/// they find no board, which is most frames of a calibration video: only their errors are shown.
+const DEFAULT_LOG_FILTER: &str = "info,wgpu=warn,naga=warn,calib_targets_aruco=error,\
+    calib_targets_charuco=error,calib_targets_chessboard=error,calib_targets_core=error";
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,wgpu=warn,naga=warn".into()),
+                .unwrap_or_else(|_| DEFAULT_LOG_FILTER.into()),
         )
         .with_writer(std::io::stderr)
         .init();
