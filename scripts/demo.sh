@@ -2,7 +2,7 @@
 # The Yakumo journey on the built-in synthetic capture, end to end:
 #   synthetic rig → calibration from the board videos → ingest (audio sync, masks from clean
 #   plates) → space carving → training (GPU when there is one, else the CPU) → bake → player
-#   (desktop window when a display exists, else a turntable of PNGs).
+#   (desktop window when a display exists, else a turntable video).
 # Every stage writes under $YAKUMO_DEMO_OUT (default out/demo) and is skipped when its output is
 # already there; training resumes from its last checkpoint, so an interrupted demo continues where
 # it stopped. $YAKUMO_DEMO_ITERS (default 100) sets the training length.
@@ -69,8 +69,18 @@ echo "== player"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   "$bin/yakumo-player" play "$clip" --desktop
 else
-  "$bin/yakumo-player" render "$clip" --out "$out/turntable" --orbit 24 --size 320x240
-  echo "No display: wrote a turntable to $out/turntable/"
+  # A 3-second turntable video: 90 viewpoints round the clip, one per video frame, the clip
+  # looping; GStreamer (installed by setup-debian.sh) encodes the images as H.264 4:2:0.
+  tt="$out/turntable"
+  "$bin/yakumo-player" render "$clip" --out "$tt" --orbit 90 --size 320x240 --turntable \
+    --background 0.08,0.08,0.1
+  if gst-launch-1.0 -q multifilesrc location="$tt/%06d.png" index=0 caps="image/png,framerate=30/1" \
+      ! pngdec ! videoconvert ! video/x-raw,format=I420 ! x264enc ! mp4mux \
+      ! filesink location="$tt.mp4.part" && mv "$tt.mp4.part" "$tt.mp4"; then
+    echo "No display: wrote a turntable video to $tt.mp4 (its frames are in $tt/)"
+  else
+    echo "No display: wrote a turntable to $tt/ (encoding it as a video failed)"
+  fi
 fi
 
 cat <<MSG

@@ -38,7 +38,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Render frames to PNG files OUT/<camera>/<frame:06>.png.
+    /// Render frames to PNG files OUT/<camera>/<frame:06>.png (with --turntable, one image per
+    /// camera instead: OUT/<index:06>.png, the frames of a turntable video).
     Render {
         /// The clip.
         clip: PathBuf,
@@ -53,6 +54,11 @@ enum Command {
         /// Background colour r,g,b in 0..1 (default: transparent black).
         #[arg(long)]
         background: Option<String>,
+        /// Turntable: image i is camera i (of --orbit N) showing clip frame i, the clip looping
+        /// over --frames, so that the images in order are a video of the clip playing while the
+        /// viewpoint goes once round it.
+        #[arg(long)]
+        turntable: bool,
     },
     /// Measure frame times.
     Bench {
@@ -198,7 +204,15 @@ fn main() -> Result<()> {
             view,
             frames,
             background,
-        } => render(&clip, &out, &view, frames.as_deref(), background.as_deref()),
+            turntable,
+        } => {
+            let opts = RenderOptions {
+                frames: frames.as_deref(),
+                background: background.as_deref(),
+                turntable,
+            };
+            render(&clip, &out, &view, &opts)
+        }
         Command::Bench {
             clip,
             view,
@@ -383,20 +397,27 @@ fn info(clip: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn render(
-    clip: &Path,
-    out: &Path,
-    view: &ViewArgs,
-    frames: Option<&str>,
-    background: Option<&str>,
-) -> Result<()> {
+/// What `render` draws besides the view.
+struct RenderOptions<'a> {
+    /// `--frames`.
+    frames: Option<&'a str>,
+    /// `--background`.
+    background: Option<&'a str>,
+    /// `--turntable`.
+    turntable: bool,
+}
+
+fn render(clip: &Path, out: &Path, view: &ViewArgs, opts: &RenderOptions<'_>) -> Result<()> {
     let mut reader = ClipReader::open(clip)?;
     let info = reader.info().clone();
-    let range = match frames {
+    let range = match opts.frames {
         Some(s) => parse_range(s, reader.frame_count())?,
         None => 0..reader.frame_count(),
     };
-    let background = match background {
+    if range.is_empty() {
+        bail!("--frames selects no frame of {}", clip.display());
+    }
+    let background = match opts.background {
         Some(s) => {
             let v = parse_floats(s, 3).context("--background")?;
             [v[0] as f32, v[1] as f32, v[2] as f32, 1.0]
@@ -421,30 +442,51 @@ fn render(
             size: t.size(),
         })
         .collect();
-    let mut gpu_frame: Option<GpuFrame> = None;
-    for i in range.clone() {
+    let write_png = |target: &OffscreenTarget, path: PathBuf| -> Result<()> {
+        let img = target.read(&gpu)?;
+        let mut png = Vec::new();
+        img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)?;
+        let dir = path.parent().expect("a file in a folder");
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        write_atomic(&path, &png).with_context(|| format!("writing {}", path.display()))
+    };
+    // Clip frame `i` into the GPU buffers of `slot`.
+    let mut load = |i: usize, slot: &mut Option<GpuFrame>| -> Result<()> {
         let frame = reader.read_frame(i)?;
-        match &mut gpu_frame {
+        match slot {
             Some(g) => g.upload(&gpu.device, &gpu.queue, &frame)?,
-            None => gpu_frame = Some(GpuFrame::new(&gpu.device, &gpu.queue, &frame)?),
+            None => *slot = Some(GpuFrame::new(&gpu.device, &gpu.queue, &frame)?),
         }
-        let g = gpu_frame.as_ref().expect("set above");
-        renderer.render(&gpu, g, &views, &params, None)?;
-        for (cam, target) in cams.iter().zip(&targets) {
-            let img = target.read(&gpu)?;
-            let mut png = Vec::new();
-            img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)?;
-            let dir = out.join(&cam.name);
-            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            let path = dir.join(format!("{i:06}.png"));
-            write_atomic(&path, &png).with_context(|| format!("writing {}", path.display()))?;
+        Ok(())
+    };
+    let mut gpu_frame: Option<GpuFrame> = None;
+    if opts.turntable {
+        for (j, view) in views.iter().enumerate() {
+            load(range.start + j % range.len(), &mut gpu_frame)?;
+            let g = gpu_frame.as_ref().expect("set by load");
+            renderer.render(&gpu, g, std::slice::from_ref(view), &params, None)?;
+            write_png(&targets[j], out.join(format!("{j:06}.png")))?;
+        }
+    } else {
+        for i in range.clone() {
+            load(i, &mut gpu_frame)?;
+            let g = gpu_frame.as_ref().expect("set by load");
+            renderer.render(&gpu, g, &views, &params, None)?;
+            for (cam, target) in cams.iter().zip(&targets) {
+                write_png(target, out.join(&cam.name).join(format!("{i:06}.png")))?;
+            }
         }
     }
     eprintln!(
-        "rendered frames {}..{} from {} camera(s) into {} ({}, {})",
+        "rendered frames {}..{} from {} camera(s){} into {} ({}, {})",
         range.start,
         range.end,
         cams.len(),
+        if opts.turntable {
+            " as a turntable"
+        } else {
+            ""
+        },
         out.display(),
         view.path,
         gpu.describe()

@@ -71,6 +71,36 @@ fn info_render_and_bench() {
     }
     assert!(!out.join("orbit000").join("000000.png").exists());
 
+    // A turntable: image j is orbit camera j at clip frame 1 + j mod 2 (the clip loops over
+    // --frames 1..3), the very image the per-camera render above made.
+    let tt = dir.path().join("turntable");
+    let t = tt.to_str().unwrap();
+    player(&[
+        "render",
+        p,
+        "--out",
+        t,
+        "--orbit",
+        "2",
+        "--size",
+        "40x30",
+        "--frames",
+        "1..3",
+        "--path",
+        "compute",
+        "--turntable",
+    ]);
+    let png = |path: std::path::PathBuf| image::open(&path).unwrap().to_rgba8();
+    for (j, cam) in ["orbit000", "orbit001"].iter().enumerate() {
+        let frame = 1 + j % 2;
+        assert_eq!(
+            png(tt.join(format!("{j:06}.png"))),
+            png(out.join(cam).join(format!("{frame:06}.png"))),
+            "turntable image {j}"
+        );
+    }
+    assert!(!tt.join("000002.png").exists(), "one image per camera");
+
     let bench: serde_json::Value = serde_json::from_str(&player(&[
         "bench", p, "--size", "32x24", "--frames", "5", "--views", "2", "--json",
     ]))
