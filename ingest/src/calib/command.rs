@@ -78,6 +78,31 @@ enum Source {
     Images(Vec<PathBuf>),
 }
 
+/// A progress bar over the frames the board is searched in (every `step`-th of each source),
+/// with an ETA; a spinner when a video's frames cannot be counted beforehand.
+fn detection_progress(sources: &[(String, Source)], step: usize) -> ProgressBar {
+    let frames = |source: &Source| match source {
+        Source::Images(paths) => Some(paths.len() as u64),
+        Source::Video(path) => probe(path).ok()?.video.map(|v| v.frame_count),
+    };
+    let total: Option<u64> = sources
+        .iter()
+        .map(|(_, source)| frames(source).map(|n| n.div_ceil(step as u64)))
+        .sum();
+    let (progress, template) = match total {
+        Some(n) => (
+            ProgressBar::new(n),
+            "detecting the board: {msg:10} {bar:30} {pos}/{len} frames {elapsed} ETA {eta}",
+        ),
+        None => (
+            ProgressBar::new_spinner(),
+            "{spinner} detecting the board: {msg} ({pos} frames) [{elapsed}]",
+        ),
+    };
+    progress.set_style(ProgressStyle::with_template(template).expect("valid template"));
+    progress
+}
+
 /// Runs the command.
 pub fn run(args: CalibrateArgs) -> Result<()> {
     let board = Board::load(&args.board)?;
@@ -97,19 +122,14 @@ pub fn run(args: CalibrateArgs) -> Result<()> {
         options.fixed_intrinsics = read_fixed_intrinsics(path, &sources)?;
     }
 
-    let progress = ProgressBar::new_spinner();
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid template"),
-    );
+    let progress = detection_progress(&sources, step);
     let frames_done = AtomicU64::new(0);
     let mut views = Vec::new();
     for (name, source) in &sources {
-        progress.set_message(format!("detecting the board in camera {name}"));
+        progress.set_message(format!("camera {name}"));
         let cam = detect_camera(&detector, name, source, step, &|| {
-            let n = frames_done.fetch_add(1, Ordering::Relaxed) + 1;
-            progress.set_message(format!(
-                "detecting the board in camera {name} ({n} frames in all)"
-            ));
+            frames_done.fetch_add(1, Ordering::Relaxed);
+            progress.inc(1);
         })?;
         views.push(cam);
     }
