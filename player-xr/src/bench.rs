@@ -9,8 +9,8 @@ use yakumo_core::Camera;
 use yakumo_core::clip::{ClipReader, FramePoints};
 
 use crate::cameras::stereo_pair;
-use crate::offscreen::{OFFSCREEN_FORMAT, OffscreenStereo, OffscreenTarget};
-use crate::render::{RenderParams, RenderPath, StereoMode, ViewTarget, new_renderer};
+use crate::offscreen::{OFFSCREEN_FORMAT, OffscreenTarget};
+use crate::render::{RenderParams, RenderPath, ViewTarget, new_renderer};
 use crate::timer::GpuTimer;
 use crate::{Gpu, GpuFrame};
 
@@ -19,11 +19,8 @@ use crate::{Gpu, GpuFrame};
 pub struct BenchConfig {
     /// The camera of view 0 (its size is the render size); view 1 is its stereo partner.
     pub camera: Camera,
-    /// 1 (mono) or 2 (stereo, 64 mm apart, into the two layers of one texture as in a headset).
+    /// 1 (mono) or 2 (stereo, 64 mm apart).
     pub views: usize,
-    /// Stereo: draw each eye on its own even where the renderer has a single-pass stereo mode
-    /// (to compare the two).
-    pub per_view: bool,
     /// Renderer settings.
     pub params: RenderParams,
     /// Which renderer.
@@ -75,8 +72,6 @@ pub struct BenchReport {
     pub height: u32,
     /// Views per frame.
     pub views: usize,
-    /// How the stereo pair was drawn (absent for one view).
-    pub stereo: Option<StereoMode>,
     /// Layers.
     pub k: u32,
     /// Measured frames.
@@ -115,19 +110,16 @@ pub fn run(gpu: &Gpu, clip: &Path, cfg: &BenchConfig) -> Result<BenchReport> {
         vec![cfg.camera.clone()]
     };
     let size = (cfg.camera.width, cfg.camera.height);
-    let mono = (cfg.views == 1).then(|| OffscreenTarget::new(gpu, size));
-    let pair = (cfg.views == 2).then(|| OffscreenStereo::new(gpu, size));
-    let images: Vec<&wgpu::TextureView> = match (&mono, &pair) {
-        (Some(t), _) => vec![&t.view],
-        (_, Some(p)) => p.eyes.iter().collect(),
-        _ => unreachable!("views is 1 or 2"),
-    };
+    let targets: Vec<OffscreenTarget> = cams
+        .iter()
+        .map(|_| OffscreenTarget::new(gpu, size))
+        .collect();
     let views: Vec<ViewTarget<'_>> = cams
         .iter()
-        .zip(images)
-        .map(|(c, target)| ViewTarget {
+        .zip(&targets)
+        .map(|(c, t)| ViewTarget {
             camera: c,
-            target,
+            target: &t.view,
             format: OFFSCREEN_FORMAT,
             size,
         })
@@ -143,20 +135,7 @@ pub fn run(gpu: &Gpu, clip: &Path, cfg: &BenchConfig) -> Result<BenchReport> {
         let t0 = Instant::now();
         gpu_frame.upload(&gpu.device, &gpu.queue, frame)?;
         let t1 = Instant::now();
-        match &pair {
-            Some(p) if !cfg.per_view => {
-                let eyes = views.as_slice().try_into().expect("two views");
-                renderer.render_stereo(
-                    gpu,
-                    &gpu_frame,
-                    eyes,
-                    &p.layers,
-                    &cfg.params,
-                    timer.as_ref(),
-                )?
-            }
-            _ => renderer.render(gpu, &gpu_frame, &views, &cfg.params, timer.as_ref())?,
-        }
+        renderer.render(gpu, &gpu_frame, &views, &cfg.params, timer.as_ref())?;
         let gpu_ms = match &timer {
             Some(t) => Some(t.read_ms(gpu).context("reading GPU timestamps")?),
             None => {
@@ -179,13 +158,6 @@ pub fn run(gpu: &Gpu, clip: &Path, cfg: &BenchConfig) -> Result<BenchReport> {
         width: size.0,
         height: size.1,
         views: cfg.views,
-        stereo: pair.as_ref().map(|_| {
-            if cfg.per_view {
-                StereoMode::PerView
-            } else {
-                renderer.stereo_mode(gpu)
-            }
-        }),
         k: cfg.params.k,
         frames: cfg.frames,
         mean_points: points as f64 / cfg.frames.max(1) as f64,

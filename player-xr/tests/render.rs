@@ -8,11 +8,9 @@ use yakumo_core::Camera;
 use yakumo_core::clip::FramePoints;
 use yakumo_core::render_ref::{RefImage, render_cpu};
 use yakumo_core::sh;
-use yakumo_player::offscreen::{OFFSCREEN_FORMAT, OffscreenStereo, OffscreenTarget};
+use yakumo_player::offscreen::{OFFSCREEN_FORMAT, OffscreenTarget};
 use yakumo_player::render::RenderError;
-use yakumo_player::{
-    Gpu, GpuFrame, RenderParams, RenderPath, StereoMode, ViewTarget, new_renderer,
-};
+use yakumo_player::{Gpu, GpuFrame, RenderParams, RenderPath, ViewTarget, new_renderer};
 
 /// Random points in a 1 m box around the origin with SH `degree` residuals.
 fn random_frame(n: usize, degree: u32, seed: u64) -> FramePoints {
@@ -195,51 +193,6 @@ fn rendering_is_deterministic_and_views_are_independent() {
             "{path}: second view depends on the first"
         );
         assert_ne!(both[0], both[1]);
-    }
-}
-
-/// A headset's stereo pair drawn into the two layers of one texture (the raster path in one
-/// multiview pass) gives exactly the images of drawing each eye on its own.
-#[test]
-fn single_pass_stereo_matches_drawing_each_eye() {
-    let gpu = gpu();
-    let frame = random_frame(900, 2, 6);
-    let left = camera(DVec3::new(0.3, -2.2, 0.4));
-    let right = camera(DVec3::new(0.364, -2.2, 0.4));
-    let params = RenderParams {
-        k: 12,
-        ..Default::default()
-    };
-    let gpu_frame = GpuFrame::new(&gpu.device, &gpu.queue, &frame).unwrap();
-    for (path, mode) in [
-        (RenderPath::Raster, StereoMode::Multiview),
-        (RenderPath::Compute, StereoMode::PerView),
-    ] {
-        let mut renderer = new_renderer(&gpu, path);
-        assert_eq!(
-            renderer.stereo_mode(&gpu),
-            mode,
-            "{path} on {} (Vulkan 1.1 devices, lavapipe included, have multiview)",
-            gpu.describe()
-        );
-        let pair = OffscreenStereo::new(&gpu, (left.width, left.height));
-        let views = [(&left, 0), (&right, 1)].map(|(camera, eye)| ViewTarget {
-            camera,
-            target: &pair.eyes[eye],
-            format: OFFSCREEN_FORMAT,
-            size: pair.size(),
-        });
-        renderer
-            .render_stereo(&gpu, &gpu_frame, &views, &pair.layers, &params, None)
-            .unwrap();
-        let stereo = [0, 1].map(|eye| pair.read(&gpu, eye).unwrap());
-        let each = render(&gpu, path, &frame, &[left.clone(), right.clone()], 12);
-        assert_eq!(stereo[0], each[0], "{path}: left eye differs");
-        assert_eq!(stereo[1], each[1], "{path}: right eye differs");
-        assert_ne!(
-            stereo[0], stereo[1],
-            "{path}: both eyes show the same image"
-        );
     }
 }
 
