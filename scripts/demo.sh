@@ -92,6 +92,7 @@ Done. What went where:
   $out/points/    carved point clouds per frame (PLY)
   $run/           the training run: run.json, checkpoint.bin, metrics.jsonl, previews/ (held-out camera)
   $clip     the baked clip
+  $out/turntable.mp4  a turntable video of it (made when there is no display)
 Play it on the desktop:   $bin/yakumo-player play $clip --desktop
 Play it in a headset:     start your OpenXR runtime (SteamVR, Oculus, WMR, Monado), then
                           $bin/yakumo-player play $clip
