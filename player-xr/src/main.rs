@@ -421,53 +421,64 @@ fn render(clip: &Path, out: &Path, view: &ViewArgs, opts: &RenderOptions<'_>) ->
     let cams = view.cameras((info.bounds_min, info.bounds_max), 1)?;
     let gpu = Gpu::headless()?;
     let mut renderer = new_renderer(&gpu, view.path);
-    let targets: Vec<OffscreenTarget> = cams
-        .iter()
-        .map(|c| OffscreenTarget::new(&gpu, (c.width, c.height)))
-        .collect();
-    let views: Vec<ViewTarget<'_>> = cams
-        .iter()
-        .zip(&targets)
-        .map(|(c, t)| ViewTarget {
-            camera: c,
-            target: &t.view,
-            format: OFFSCREEN_FORMAT,
-            size: t.size(),
-        })
-        .collect();
-    let write_png = |target: &OffscreenTarget, path: PathBuf| -> Result<()> {
-        let img = target.read(&gpu)?;
-        let mut png = Vec::new();
-        img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)?;
-        let dir = path.parent().expect("a file in a folder");
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        write_atomic(&path, &png).with_context(|| format!("writing {}", path.display()))
-    };
-    // Clip frame `i` into the GPU buffers of `slot`.
-    let mut load = |i: usize, slot: &mut Option<GpuFrame>| -> Result<()> {
-        let frame = reader.read_frame(i)?;
-        match slot {
-            Some(g) => g.upload(&gpu.device, &gpu.queue, &frame)?,
-            None => *slot = Some(GpuFrame::new(&gpu.device, &gpu.queue, &frame)?),
-        }
-        Ok(())
-    };
-    let mut gpu_frame: Option<GpuFrame> = None;
-    if opts.turntable {
-        for (j, view) in views.iter().enumerate() {
-            load(range.start + j % range.len(), &mut gpu_frame)?;
-            let g = gpu_frame.as_ref().expect("set by load");
-            renderer.render(&gpu, g, std::slice::from_ref(view), &params, None)?;
-            write_png(&targets[j], out.join(format!("{j:06}.png")))?;
-        }
+    // Each shot: a clip frame, and the cameras that see it with the file each one writes.
+    let shots: Vec<(usize, Vec<(&Camera, PathBuf)>)> = if opts.turntable {
+        cams.iter()
+            .enumerate()
+            .map(|(j, cam)| {
+                let frame = range.start + j % range.len();
+                (frame, vec![(cam, out.join(format!("{j:06}.png")))])
+            })
+            .collect()
     } else {
-        for i in range.clone() {
-            load(i, &mut gpu_frame)?;
-            let g = gpu_frame.as_ref().expect("set by load");
-            renderer.render(&gpu, g, &views, &params, None)?;
-            for (cam, target) in cams.iter().zip(&targets) {
-                write_png(target, out.join(&cam.name).join(format!("{i:06}.png")))?;
+        range
+            .clone()
+            .map(|i| {
+                let files = cams
+                    .iter()
+                    .map(|cam| (cam, out.join(&cam.name).join(format!("{i:06}.png"))))
+                    .collect();
+                (i, files)
+            })
+            .collect()
+    };
+    let mut loaded: Option<(usize, GpuFrame)> = None;
+    for (i, files) in shots {
+        match &mut loaded {
+            Some((at, _)) if *at == i => {}
+            Some((at, g)) => {
+                g.upload(&gpu.device, &gpu.queue, &reader.read_frame(i)?)?;
+                *at = i;
             }
+            None => {
+                let g = GpuFrame::new(&gpu.device, &gpu.queue, &reader.read_frame(i)?)?;
+                loaded = Some((i, g));
+            }
+        }
+        let (_, g) = loaded.as_ref().expect("loaded above");
+        let targets: Vec<OffscreenTarget> = files
+            .iter()
+            .map(|(cam, _)| OffscreenTarget::new(&gpu, (cam.width, cam.height)))
+            .collect();
+        let views: Vec<ViewTarget<'_>> = files
+            .iter()
+            .zip(&targets)
+            .map(|((cam, _), t)| ViewTarget {
+                camera: cam,
+                target: &t.view,
+                format: OFFSCREEN_FORMAT,
+                size: t.size(),
+            })
+            .collect();
+        renderer.render(&gpu, g, &views, &params, None)?;
+        for ((_, path), target) in files.iter().zip(&targets) {
+            let mut png = Vec::new();
+            target
+                .read(&gpu)?
+                .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)?;
+            let dir = path.parent().expect("a file in a folder");
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            write_atomic(path, &png).with_context(|| format!("writing {}", path.display()))?;
         }
     }
     eprintln!(

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
 use glam::DVec3;
@@ -19,7 +18,7 @@ use super::views::{CameraViews, View};
 use super::{Intrinsics, intrinsics::MIN_CORNERS};
 use crate::board::Board;
 use crate::board::detect::Detector;
-use crate::media::{DecodeOptions, VideoDecoder, probe};
+use crate::media::{DecodeOptions, MediaInfo, VideoDecoder, probe};
 use crate::run::{SyncMethod, common_frame_rate, find_offsets};
 
 const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mkv", "mov", "avi", "webm", "m4v", "mts"];
@@ -74,7 +73,8 @@ pub struct CalibrateArgs {
 
 /// One camera's input.
 enum Source {
-    Video(PathBuf),
+    /// A video, probed once (frame count for the progress bar, rate and audio for the sync).
+    Video(PathBuf, Box<MediaInfo>),
     Images(Vec<PathBuf>),
 }
 
@@ -83,7 +83,7 @@ enum Source {
 fn detection_progress(sources: &[(String, Source)], step: usize) -> ProgressBar {
     let frames = |source: &Source| match source {
         Source::Images(paths) => Some(paths.len() as u64),
-        Source::Video(path) => probe(path).ok()?.video.map(|v| v.frame_count),
+        Source::Video(_, info) => info.video.as_ref().map(|v| v.frame_count),
     };
     let total: Option<u64> = sources
         .iter()
@@ -123,19 +123,15 @@ pub fn run(args: CalibrateArgs) -> Result<()> {
     }
 
     let progress = detection_progress(&sources, step);
-    let frames_done = AtomicU64::new(0);
     let mut views = Vec::new();
     for (name, source) in &sources {
         progress.set_message(format!("camera {name}"));
-        let cam = detect_camera(&detector, name, source, step, &|| {
-            frames_done.fetch_add(1, Ordering::Relaxed);
-            progress.inc(1);
-        })?;
+        let cam = detect_camera(&detector, name, source, step, &|| progress.inc(1))?;
         views.push(cam);
     }
     progress.finish_with_message(format!(
         "board detection done on {} frames",
-        frames_done.load(Ordering::Relaxed)
+        progress.position()
     ));
 
     let sync = synchronise(
@@ -182,13 +178,13 @@ fn synchronise(
     max_offset_s: f64,
     step: usize,
 ) -> Result<Option<SyncReport>> {
-    let videos: Vec<PathBuf> = sources
+    let (videos, infos): (Vec<PathBuf>, Vec<MediaInfo>) = sources
         .iter()
         .filter_map(|(_, s)| match s {
-            Source::Video(p) => Some(p.clone()),
+            Source::Video(p, info) => Some((p.clone(), MediaInfo::clone(info))),
             Source::Images(_) => None,
         })
-        .collect();
+        .unzip();
     if videos.len() != sources.len() {
         return match method {
             None | Some(SyncMethod::None) => Ok(None),
@@ -199,10 +195,6 @@ fn synchronise(
             ),
         };
     }
-    let infos = videos
-        .par_iter()
-        .map(|p| probe(p).with_context(|| format!("cannot probe {}", p.display())))
-        .collect::<Result<Vec<_>>>()?;
     let method = method.cloned().unwrap_or_else(|| {
         if infos.iter().all(|i| !i.audio.is_empty()) {
             SyncMethod::Audio
@@ -229,10 +221,16 @@ fn synchronise(
 
 /// Each input is a camera (a video, or a folder of images), or a folder of such inputs.
 fn collect_sources(inputs: &[PathBuf]) -> Result<Vec<(String, Source)>> {
+    let video = |path: &Path| -> Result<(String, Source)> {
+        let name = stem(path);
+        let info = probe(path)
+            .with_context(|| format!("camera {name}: cannot probe {}", path.display()))?;
+        Ok((name, Source::Video(path.to_path_buf(), Box::new(info))))
+    };
     let mut out = Vec::new();
     for input in inputs {
         if input.is_file() {
-            out.push((stem(input), Source::Video(input.clone())));
+            out.push(video(input)?);
             continue;
         }
         if !input.is_dir() {
@@ -250,7 +248,7 @@ fn collect_sources(inputs: &[PathBuf]) -> Result<Vec<(String, Source)>> {
         entries.sort();
         for entry in entries {
             if entry.is_file() && has_extension(&entry, VIDEO_EXTENSIONS) {
-                out.push((stem(&entry), Source::Video(entry)));
+                out.push(video(&entry)?);
             } else if entry.is_dir() {
                 let images = list(&entry, IMAGE_EXTENSIONS)?;
                 if !images.is_empty() {
@@ -344,7 +342,7 @@ fn detect_camera(
             let (w, h) = size.with_context(|| format!("camera {name}: no images"))?;
             (w, h, views)
         }
-        Source::Video(path) => {
+        Source::Video(path, _) => {
             let mut decoder = VideoDecoder::open(
                 path,
                 DecodeOptions {
