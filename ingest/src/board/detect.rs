@@ -21,6 +21,14 @@ use image::GrayImage;
 
 use super::definition::{Board, BoardKind};
 
+/// Smallest clearance (see [`Detector::clearances`]) of a corner that is kept, pixels: in a
+/// smaller window the edges of the nearby marker or corner, blurred by the lens and the sensor,
+/// pull the refined position by up to a pixel (measured on the synthetic rig's small, tilted
+/// ChArUco views), so such corners are left out rather than located wrongly.
+const MIN_CLEARANCE: f64 = 2.0;
+/// Largest refinement window radius, pixels.
+const MAX_RADIUS: f64 = 8.0;
+
 /// Largest image (pixels) searched again at twice its size when the board is not found whole.
 pub const UPSCALE_MAX_PIXELS: u64 = 2_100_000;
 
@@ -115,10 +123,14 @@ impl Detector {
         }
         corners.sort_by_key(|c| c.0);
         corners.dedup_by_key(|c| c.0);
-        let spacing = self.corner_spacing(&corners);
-        let radius = self.refine_radius(spacing);
-        for c in &mut corners {
-            c.1 = refine_corner(image, c.1, radius);
+        let clearances = self.clearances(&corners);
+        let mut it = clearances.iter();
+        corners.retain(|_| *it.next().expect("one per corner") >= MIN_CLEARANCE);
+        for (c, clearance) in corners
+            .iter_mut()
+            .zip(clearances.into_iter().filter(|c| *c >= MIN_CLEARANCE))
+        {
+            c.1 = refine_corner(image, c.1, clearance.min(MAX_RADIUS));
         }
         corners.retain(|c| c.1.is_finite());
         corners
@@ -164,41 +176,77 @@ impl Detector {
         }
     }
 
-    /// Radius of the refinement window for corners `spacing` pixels apart: it must hold only the
-    /// corner's own two edges. On a chessboard that is up to half a square (a quarter is used);
-    /// on a ChArUco board the white squares hold markers, whose black border starts the white
-    /// margin `(square − marker) / 2` away from the square's edges, so the window stays within
-    /// the margin's diagonal. At least 1.5 px, at most 8 px.
-    fn refine_radius(&self, spacing: f64) -> f64 {
-        let reach = match self.board.kind {
-            BoardKind::Chessboard { .. } => 0.25,
-            BoardKind::Charuco { square, marker, .. } => {
-                ((square - marker) / 2.0 / square * std::f64::consts::SQRT_2).min(0.25)
-            }
-        };
-        (spacing * reach).clamp(1.5, 8.0)
-    }
-
-    /// Median image distance between corners that are grid neighbours (pixels).
-    fn corner_spacing(&self, corners: &[(u32, DVec2)]) -> f64 {
-        let (cols, _) = self.board.inner_corners();
+    /// How far each corner's refinement window may reach (`corners` sorted by id), in pixels:
+    /// the window must hold only the corner's own two edges, measured on the board as the image
+    /// shows it around that corner (the grid steps `du`, `dv` to its neighbours, so that a
+    /// tilted board's foreshortened direction counts). That is a quarter of the distance to the
+    /// nearest other corner and, on a ChArUco board, less than the distance to the nearest
+    /// marker, whose corner lies the white margin `(square − marker) / 2` from the board corner
+    /// along a diagonal.
+    fn clearances(&self, corners: &[(u32, DVec2)]) -> Vec<f64> {
+        let (cols, rows) = self.board.inner_corners();
         let by_id: std::collections::HashMap<u32, DVec2> = corners.iter().copied().collect();
-        let mut d: Vec<f64> = corners
+        // The grid step from `id` towards `+step` (or from its opposite neighbour), if seen.
+        let step = |id: u32, forward: Option<u32>, backward: Option<u32>| {
+            let p = by_id[&id];
+            forward
+                .and_then(|f| by_id.get(&f))
+                .map(|q| *q - p)
+                .or_else(|| backward.and_then(|b| by_id.get(&b)).map(|q| p - *q))
+        };
+        let margin = match self.board.kind {
+            BoardKind::Chessboard { .. } => None,
+            BoardKind::Charuco { square, marker, .. } => Some((square - marker) / 2.0 / square),
+        };
+        let steps: Vec<(Option<DVec2>, Option<DVec2>)> = corners
             .iter()
-            .filter_map(|(id, p)| {
-                let right = (id % cols + 1 < cols)
-                    .then(|| by_id.get(&(id + 1)))
-                    .flatten();
-                right
-                    .or_else(|| by_id.get(&(id + cols)))
-                    .map(|q| (*q - *p).length())
+            .map(|&(id, _)| {
+                let (col, row) = (id % cols, id / cols);
+                let du = step(
+                    id,
+                    (col + 1 < cols).then_some(id + 1),
+                    (col > 0).then(|| id - 1),
+                );
+                let dv = step(
+                    id,
+                    (row + 1 < rows).then_some(id + cols),
+                    (row > 0).then(|| id - cols),
+                );
+                (du, dv)
             })
             .collect();
-        if d.is_empty() {
-            return 10.0;
-        }
-        let mid = d.len() / 2;
-        *d.select_nth_unstable_by(mid, f64::total_cmp).1
+        // A corner seen without a neighbour in some direction borrows the median step length.
+        let mut lengths: Vec<f64> = steps
+            .iter()
+            .flat_map(|(du, dv)| [du, dv])
+            .flatten()
+            .map(|d| d.length())
+            .collect();
+        let median = if lengths.is_empty() {
+            10.0
+        } else {
+            let mid = lengths.len() / 2;
+            *lengths.select_nth_unstable_by(mid, f64::total_cmp).1
+        };
+        steps
+            .into_iter()
+            .map(|(du, dv)| {
+                let (du, dv) = match (du, dv) {
+                    (Some(du), Some(dv)) => (du, dv),
+                    (Some(d), None) | (None, Some(d)) => (d, d.perp().normalize() * median),
+                    (None, None) => (DVec2::X * median, DVec2::Y * median),
+                };
+                let nearest_corner = [du, dv, du + dv, du - dv]
+                    .iter()
+                    .map(|d| d.length())
+                    .fold(f64::INFINITY, f64::min);
+                let mut radius = 0.25 * nearest_corner;
+                if let Some(m) = margin {
+                    radius = radius.min(m * (du + dv).length().min((du - dv).length()));
+                }
+                radius
+            })
+            .collect()
     }
 }
 

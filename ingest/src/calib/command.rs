@@ -15,7 +15,7 @@ use super::report::SyncReport;
 use super::rig::{RigOptions, WorldFrame, calibrate_rig};
 use super::timeline::place_on_timeline;
 use super::views::{CameraViews, View};
-use super::{Intrinsics, intrinsics::MIN_CORNERS};
+use super::{Intrinsics, LensModel, intrinsics::MIN_CORNERS};
 use crate::board::Board;
 use crate::board::detect::Detector;
 use crate::media::{DecodeOptions, MediaInfo, VideoDecoder, probe};
@@ -46,6 +46,11 @@ pub struct CalibrateArgs {
     /// Keep the intrinsics of this intri.yml fixed (cameras matched by name).
     #[arg(long)]
     pub fix_intrinsics: Option<PathBuf>,
+    /// Lens distortion coefficients to estimate for every camera: none, k1, k1k2, k1k2p1p2 or
+    /// full (k1 k2 p1 p2 k3). Default: each camera's chosen by the evidence of its residuals
+    /// (the report says which).
+    #[arg(long, value_enum)]
+    pub lens: Option<LensModel>,
     /// Print the report as JSON on standard output instead of a text summary.
     #[arg(long)]
     pub json: bool,
@@ -111,6 +116,7 @@ pub fn run(args: CalibrateArgs) -> Result<()> {
     let step = args.step.max(1);
     let mut options = RigOptions {
         intrinsics_only: args.intrinsics_only,
+        lens: args.lens,
         ..RigOptions::default()
     };
     options.world = match args.world.as_str() {

@@ -39,10 +39,12 @@ pub struct IntrinsicCalibration {
     pub rejected_views: Vec<usize>,
 }
 
-/// Calibrates one camera's intrinsics from its views.
+/// Calibrates one camera's intrinsics from its views, with lens model `lens` (chosen by the
+/// evidence when `None`, see [`select_lens`]).
 pub fn calibrate_intrinsics(
     board: &Board,
     cam: &CameraViews,
+    lens: Option<LensModel>,
 ) -> Result<IntrinsicCalibration, CalibError> {
     let views = usable_views(cam)?;
     check_not_mirrored(board, cam, &views)?;
@@ -82,7 +84,7 @@ pub fn calibrate_intrinsics(
         });
     }
     let intr = Intrinsics::from_k(k, yakumo_core::Distortion::NONE);
-    refine(board, cam, intr, false, kept, poses)
+    refine(board, cam, intr, Refine::Estimate(lens), kept, poses)
 }
 
 /// Board poses for every usable view of a camera whose intrinsics are known (`--fix-intrinsics`).
@@ -110,7 +112,7 @@ pub fn poses_with_known_intrinsics(
             needed: 1,
         });
     }
-    refine(board, cam, intr, true, kept, poses)
+    refine(board, cam, intr, Refine::Fixed, kept, poses)
 }
 
 fn usable_views(cam: &CameraViews) -> Result<Vec<View>, CalibError> {
@@ -208,15 +210,25 @@ fn centred_focal(hs: &[DMat3], width: u32, height: u32) -> Option<DMat3> {
     plausible_k(k, width, height).then_some(k)
 }
 
+/// What [`refine`] does with the intrinsics.
+#[derive(Clone, Copy)]
+enum Refine {
+    /// Keeps them as given.
+    Fixed,
+    /// Estimates them with this lens model, or the one the evidence chooses.
+    Estimate(Option<LensModel>),
+}
+
 /// LM over intrinsics (unless fixed) and board poses; rejects outliers and re-solves.
 fn refine(
     board: &Board,
     cam: &CameraViews,
     intr: Intrinsics,
-    fix_intrinsics: bool,
+    what: Refine,
     mut views: Vec<View>,
     poses: Vec<Pose>,
 ) -> Result<IntrinsicCalibration, CalibError> {
+    let fix_intrinsics = matches!(what, Refine::Fixed);
     let mut problem = BundleProblem {
         cameras: vec![BaCamera {
             intrinsics: intr,
@@ -280,11 +292,18 @@ fn refine(
         });
     }
     problem.observations = observations(board, &views);
-    let lens = if fix_intrinsics {
-        problem.solve(SolveOptions::default());
-        LensModel::of(&intr)
-    } else {
-        select_lens(&mut problem)
+    let lens = match what {
+        Refine::Fixed => {
+            problem.solve(SolveOptions::default());
+            LensModel::of(&intr)
+        }
+        Refine::Estimate(Some(model)) => {
+            let cam = &mut problem.cameras[0];
+            (cam.lens, cam.intrinsics) = (model, model.restrict(cam.intrinsics));
+            problem.solve(SolveOptions::default());
+            model
+        }
+        Refine::Estimate(None) => select_lens(&mut problem),
     };
     Ok(IntrinsicCalibration {
         intrinsics: problem.cameras[0].intrinsics,

@@ -66,18 +66,23 @@ impl Intrinsics {
 /// nested, simplest first, each adding coefficients in the order in which lenses usually need
 /// them: `k1`, `k2`, the tangential `p1 p2` (small in a well-centred lens, and close to a shift
 /// of the principal point), and OpenCV's `k3` last (for wide-angle lenses).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum LensModel {
     /// No distortion.
+    #[value(name = "none")]
     Pinhole,
     /// Radial `k1`.
+    #[value(name = "k1")]
     Radial1,
     /// Radial `k1 k2`.
+    #[value(name = "k1k2")]
     Radial2,
     /// Radial `k1 k2` and tangential `p1 p2`.
+    #[value(name = "k1k2p1p2")]
     Radial2Tangential,
     /// OpenCV's five coefficients `k1 k2 p1 p2 k3`.
+    #[value(name = "full")]
     Full,
 }
 

@@ -16,7 +16,7 @@ use super::intrinsics::{
 };
 use super::lens::enrich_lenses;
 use super::pose::Pose;
-use super::projection::Intrinsics;
+use super::projection::{Intrinsics, LensModel};
 use super::report::{BoardPoseReport, CalibrationReport, CameraReport};
 use super::views::{CameraViews, View};
 use crate::board::Board;
@@ -41,6 +41,9 @@ pub struct RigOptions {
     pub world: WorldFrame,
     /// World axis that should point up (along the cameras' mean up direction), if any.
     pub up: Option<DVec3>,
+    /// Lens model of every camera whose intrinsics are estimated; `None` chooses each camera's
+    /// by the evidence (see [`super::lens`]).
+    pub lens: Option<LensModel>,
 }
 
 impl Default for RigOptions {
@@ -50,6 +53,7 @@ impl Default for RigOptions {
             fixed_intrinsics: HashMap::new(),
             world: WorldFrame::FirstBoard,
             up: None,
+            lens: None,
         }
     }
 }
@@ -73,7 +77,7 @@ pub fn calibrate_rig(
         .par_iter()
         .map(|cam| match opts.fixed_intrinsics.get(&cam.name) {
             Some(intr) => poses_with_known_intrinsics(board, cam, *intr),
-            None => calibrate_intrinsics(board, cam),
+            None => calibrate_intrinsics(board, cam, opts.lens),
         })
         .collect::<Result<_, _>>()?;
     if opts.intrinsics_only {
@@ -173,7 +177,9 @@ pub fn calibrate_rig(
         summary.iterations += again.iterations;
     }
     // Richer lens models where the rig's evidence, stronger than each camera's, supports them.
-    summary.iterations += enrich_lenses(&mut problem);
+    if opts.lens.is_none() {
+        summary.iterations += enrich_lenses(&mut problem);
+    }
 
     let to_world = world_transform(&problem, &opts.world, root);
     let mut world_poses: Vec<Pose> = problem

@@ -14,6 +14,8 @@
 mod audio;
 mod board_art;
 mod board_tour;
+#[cfg(test)]
+mod corner_truth;
 mod distort;
 mod error;
 mod figure;

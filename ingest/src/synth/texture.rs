@@ -65,7 +65,10 @@ pub struct MipImage {
 }
 
 impl MipImage {
-    /// Builds the mip chain of `base` (`width × height` RGBA8) by 2×2 box filtering.
+    /// Builds the mip chain of `base` (`width × height` RGBA8) by box filtering: each texel of
+    /// a level averages the area of the level above that it covers, so that an odd size
+    /// (135 → 67) keeps every feature where it was in texture coordinates instead of shifting
+    /// it by up to half a texel.
     pub fn new(width: u32, height: u32, base: Vec<u8>) -> MipImage {
         assert_eq!(
             base.len(),
@@ -77,17 +80,22 @@ impl MipImage {
         while w > 1 || h > 1 {
             let (nw, nh) = ((w / 2).max(1), (h / 2).max(1));
             let prev = levels.last().expect("level 0 exists");
+            let (wx, wy) = (box_weights(w, nw), box_weights(h, nh));
             let mut next = vec![0u8; (nw * nh * 4) as usize];
-            for y in 0..nh {
-                for x in 0..nw {
-                    for ch in 0..4 {
-                        let mut sum = 0u32;
-                        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-                            let sx = (2 * x + dx).min(w - 1);
-                            let sy = (2 * y + dy).min(h - 1);
-                            sum += prev[((sy * w + sx) * 4 + ch) as usize] as u32;
+            for (y, row_taps) in wy.iter().enumerate() {
+                for (x, col_taps) in wx.iter().enumerate() {
+                    let mut sum = [0.0f64; 4];
+                    for &(sy, a) in row_taps {
+                        for &(sx, b) in col_taps {
+                            let i = ((sy * w + sx) * 4) as usize;
+                            for (ch, acc) in sum.iter_mut().enumerate() {
+                                *acc += a * b * prev[i + ch] as f64;
+                            }
                         }
-                        next[((y * nw + x) * 4 + ch) as usize] = ((sum + 2) / 4) as u8;
+                    }
+                    let o = (y * nw as usize + x) * 4;
+                    for (ch, acc) in sum.iter().enumerate() {
+                        next[o + ch] = acc.round().clamp(0.0, 255.0) as u8;
                     }
                 }
             }
@@ -130,6 +138,23 @@ impl MipImage {
         }
         out
     }
+}
+
+/// For each of `to` texels spanning the same extent as `from` texels: the source texels it
+/// overlaps and the share of its width each covers (the shares sum to one).
+fn box_weights(from: u32, to: u32) -> Vec<Vec<(u32, f64)>> {
+    let scale = from as f64 / to as f64;
+    (0..to)
+        .map(|i| {
+            let (lo, hi) = (i as f64 * scale, (i + 1) as f64 * scale);
+            (lo.floor() as u32..(hi.ceil() as u32).min(from))
+                .filter_map(|s| {
+                    let overlap = (hi.min(s as f64 + 1.0) - lo.max(s as f64)) / scale;
+                    (overlap > 1e-12).then_some((s, overlap))
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Generates every material layer for `seed` (`LAYER_SIZE²` each, tileable in both directions).
@@ -350,6 +375,33 @@ mod tests {
         let sizes: Vec<usize> = img.levels.iter().map(|l| l.len() / 4).collect();
         assert_eq!(sizes, vec![18, 3, 1]);
         assert_eq!(img.levels[2], vec![200; 4]);
+    }
+
+    #[test]
+    fn odd_sized_levels_keep_features_in_place() {
+        // A ramp in u, 135 texels wide: every level's texel must hold the ramp's value at its
+        // own centre, (i + 0.5) / width, as the GPU samples it.
+        let width = 135u32;
+        let ramp = |u: f64| 255.0 * u;
+        let base = (0..width)
+            .flat_map(|x| {
+                let v = ramp((x as f64 + 0.5) / width as f64).round() as u8;
+                [v, v, v, 255]
+            })
+            .collect();
+        let img = MipImage::new(width, 1, base);
+        let mut w = width;
+        for level in &img.levels[1..5] {
+            w /= 2;
+            for x in 0..w {
+                let want = ramp((x as f64 + 0.5) / w as f64);
+                let got = level[(x * 4) as usize] as f64;
+                assert!(
+                    (got - want).abs() <= 1.0,
+                    "width {w} texel {x}: {got} vs {want:.2}"
+                );
+            }
+        }
     }
 
     #[test]
