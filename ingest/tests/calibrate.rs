@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use yakumo_core::camera::rodrigues_to_rotation;
 use yakumo_core::{Camera, Distortion};
 use yakumo_ingest::board::Board;
-use yakumo_ingest::calib::{CalibError, CameraViews, RigOptions, View, calibrate_rig};
+use yakumo_ingest::calib::{CalibError, CameraViews, LensModel, RigOptions, View, calibrate_rig};
 
 mod common;
 use common::Errors;
@@ -226,6 +226,43 @@ fn rejects_gross_outliers() {
     );
     assert!(result.report.rms_px < 0.3);
     assert!(errors(&result.cameras, &truth, &views).centre_m < 0.003);
+}
+
+#[test]
+fn a_forced_lens_model_is_fitted_for_every_camera() {
+    let board = board();
+    let truth = ring(
+        4,
+        Distortion {
+            k1: -0.1,
+            ..Distortion::NONE
+        },
+    );
+    let views = observe(&truth, &board, 120, 0.2, 4);
+    let chosen = calibrate_rig(&board, &views, &RigOptions::default()).unwrap();
+    let forced = calibrate_rig(
+        &board,
+        &views,
+        &RigOptions {
+            lens: Some(LensModel::Pinhole),
+            ..RigOptions::default()
+        },
+    )
+    .unwrap();
+    for (cam, report) in forced.cameras.iter().zip(&forced.report.cameras) {
+        assert_eq!(report.lens, LensModel::Pinhole, "{}", cam.name);
+        assert!(cam.dist.is_none(), "{}: {:?}", cam.name, cam.dist);
+    }
+    // The evidence keeps k1, and leaving it out shows in the residuals.
+    assert!(
+        chosen
+            .report
+            .cameras
+            .iter()
+            .all(|c| c.lens >= LensModel::Radial1)
+    );
+    assert!(chosen.report.rms_px < 0.3, "RMS {}", chosen.report.rms_px);
+    assert!(forced.report.rms_px > 0.5, "RMS {}", forced.report.rms_px);
 }
 
 #[test]

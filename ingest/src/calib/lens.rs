@@ -60,9 +60,8 @@ pub fn select_lens(problem: &mut BundleProblem) -> LensModel {
     problem.cameras[0].lens
 }
 
-/// Over a solved rig, fits each camera in turn with every richer lens model and keeps the one
-/// with the lowest criterion (the present one unless a richer one lowers it), then solves the
-/// rig again if any camera changed. Each step is judged on
+/// Over a solved rig, gives each camera in turn the next richer lens model for as long as that
+/// lowers the criterion, then solves the rig again if any camera changed. Each step is judged on
 /// the camera's neighbourhood, smaller than the rig: the board poses it saw with every
 /// observation of them, the other cameras held fixed. Returns the solver iterations spent.
 pub fn enrich_lenses(problem: &mut BundleProblem) -> usize {
@@ -76,20 +75,19 @@ pub fn enrich_lenses(problem: &mut BundleProblem) -> usize {
             continue;
         }
         let (mut local, lc, boards) = neighbourhood(problem, c);
-        // Every richer model is fitted, each from the fit before, and the best kept: a model
-        // may win although the one between did not (p1 p2 with a k2 of nearly zero).
-        let mut best = (bic(&local), state(&local));
-        let start = local.cameras[lc].lens;
+        let mut best = bic(&local);
         while let Some(next) = local.cameras[lc].lens.richer() {
+            let before = state(&local);
             local.cameras[lc].lens = next;
             iterations += local.solve(SolveOptions::default()).iterations;
             let score = bic(&local);
-            if score < best.0 {
-                best = (score, state(&local));
+            if score >= best {
+                (local.cameras, local.boards) = before;
+                break;
             }
+            best = score;
+            changed = true;
         }
-        (local.cameras, local.boards) = best.1;
-        changed |= local.cameras[lc].lens != start;
         let cam = &mut problem.cameras[c];
         (cam.intrinsics, cam.lens, cam.pose) = (
             local.cameras[lc].intrinsics,

@@ -30,7 +30,7 @@ struct Capture {
     detected: Vec<Vec<Vec<(u32, DVec2)>>>,
 }
 
-fn capture(choice: BoardChoice, distortion: bool, seed: u64) -> Capture {
+fn capture(choice: BoardChoice, distortion: bool, seed: u64, frames: usize) -> Capture {
     let renderer = Renderer::new().expect("a Vulkan device (lavapipe will do)");
     let art = board_art(choice).unwrap();
     let cameras = rig::cameras(5, (640, 480), seed, distortion);
@@ -41,11 +41,11 @@ fn capture(choice: BoardChoice, distortion: bool, seed: u64) -> Capture {
             square: art.board.square(),
             whole: choice == BoardChoice::Chessboard,
         },
-        (frames(), FPS),
+        (frames, FPS),
         Pace::Sweep,
         seed,
     );
-    let poses: Vec<DAffine3> = (0..frames()).map(|j| tour.pose(j as f64 / FPS)).collect();
+    let poses: Vec<DAffine3> = (0..frames).map(|j| tour.pose(j as f64 / FPS)).collect();
     let texture = renderer.upload_textures(std::slice::from_ref(&art.texture), false);
     let materials = renderer.upload_textures(&material_layers(seed), true);
     let (front, back) = scene::board_meshes(art.top_left, art.bottom_right);
@@ -171,6 +171,51 @@ fn report(what: &str, cal: &crate::calib::RigCalibration, truth: &[Camera]) {
     );
 }
 
+/// Per corner: detected minus true position, pixels.
+fn corner_errors(cap: &Capture, board: &crate::board::Board) -> Vec<DVec2> {
+    let mut errs = Vec::new();
+    for (c, per_frame) in cap.detected.iter().enumerate() {
+        for (j, d) in per_frame.iter().enumerate() {
+            for (id, px) in d {
+                let truth = cap.cameras[c]
+                    .project(cap.poses[j].transform_point3(board.corner(*id)))
+                    .unwrap();
+                errs.push(*px - truth);
+            }
+        }
+    }
+    errs
+}
+
+#[test]
+fn rendered_corners_lie_on_their_true_projections() {
+    for (choice, distortion, seed) in [
+        (BoardChoice::Charuco, true, 3u64),
+        (BoardChoice::Chessboard, true, 4),
+    ] {
+        let cap = capture(choice, distortion, seed, 24);
+        let board = board_art(choice).unwrap().board;
+        let errs = corner_errors(&cap, &board);
+        let far = errs.iter().filter(|e| e.length() > 1.0).count();
+        let inliers: Vec<DVec2> = errs.iter().copied().filter(|e| e.length() <= 1.0).collect();
+        let n = inliers.len() as f64;
+        let mean = inliers.iter().sum::<DVec2>() / n;
+        let rms = (inliers.iter().map(|e| e.length_squared()).sum::<f64>() / n).sqrt();
+        eprintln!(
+            "{choice:?}: {} corners, {far} over 1 px, mean {mean:.4}, rms {rms:.3}",
+            errs.len()
+        );
+        assert!(errs.len() > 300, "{choice:?}: only {} corners", errs.len());
+        assert!(
+            far * 100 <= errs.len(),
+            "{choice:?}: {far} of {} corners over 1 px",
+            errs.len()
+        );
+        assert!(mean.length() < 0.02, "{choice:?}: mean error {mean}");
+        assert!(rms < 0.13, "{choice:?}: rms {rms}");
+    }
+}
+
 #[test]
 #[ignore = "diagnostic: cargo test -p yakumo-ingest --lib corner_truth -- --ignored --nocapture"]
 fn detected_against_true_corners() {
@@ -178,7 +223,7 @@ fn detected_against_true_corners() {
         (BoardChoice::Charuco, true, 1u64),
         (BoardChoice::Charuco, false, 2),
     ] {
-        let cap = capture(choice, distortion, seed);
+        let cap = capture(choice, distortion, seed, frames());
         let board = board_art(choice).unwrap().board;
         let truth = |c: usize, j: usize, id: u32| {
             cap.cameras[c]
