@@ -56,8 +56,8 @@ fn find_python_with_opencv() -> Option<&'static str> {
 /// Runs the helper script and parses its output into `key → node` (Rodrigues checks under
 /// `RODRIGUES_<cam>`).
 fn run_script(py: &str, mode: &str, arg: &Path) -> BTreeMap<String, Node> {
-    // The run-time variable (set by cargo and nextest) keeps a test binary cached from another
-    // checkout of the same sources pointing at this one.
+    // Read at run time (cargo and nextest set it): a binary cached from a checkout elsewhere
+    // would otherwise look for the script in that checkout.
     let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
