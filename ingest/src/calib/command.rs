@@ -349,14 +349,9 @@ fn detect_camera(
             (w, h, views)
         }
         Source::Video(path, _) => {
-            let mut decoder = VideoDecoder::open(
-                path,
-                DecodeOptions {
-                    size: None,
-                    hardware: true,
-                },
-            )
-            .with_context(|| format!("camera {name}: cannot open {}", path.display()))?;
+            // The board is found in luma: the fast chroma upsampling is enough.
+            let mut decoder = VideoDecoder::open(path, DecodeOptions::default())
+                .with_context(|| format!("camera {name}: cannot open {}", path.display()))?;
             let mut size = (0, 0);
             let mut views = Vec::new();
             let mut batch: Vec<(usize, GrayImage)> = Vec::with_capacity(BATCH);

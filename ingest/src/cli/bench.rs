@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use yakumo_ingest::media::measure_decode_throughput;
+use yakumo_ingest::media::{ChromaUpsampling, measure_decode_throughput};
 use yakumo_ingest::run::camera_videos;
 
 /// Options of `yakumo-ingest bench-decode`.
@@ -16,6 +16,9 @@ pub struct BenchDecodeArgs {
     /// Rounds of each decode; the best round of each counts.
     #[arg(long, default_value_t = 2)]
     rounds: usize,
+    /// The ingest path's 4:2:0 chroma upsampling (as `run --chroma`).
+    #[arg(long, value_enum, default_value_t)]
+    chroma: ChromaUpsampling,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -27,7 +30,7 @@ pub fn run(args: BenchDecodeArgs) -> anyhow::Result<()> {
         .into_iter()
         .map(|v| v.path)
         .collect();
-    let r = measure_decode_throughput(&files, args.rounds)?;
+    let r = measure_decode_throughput(&files, args.rounds, args.chroma)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
@@ -40,8 +43,8 @@ pub fn run(args: BenchDecodeArgs) -> anyhow::Result<()> {
             r.rounds
         );
         println!(
-            "ingest decode ({decoder}, {kind}, RGB out): {:.1} frames/s ({:.2} s)",
-            r.ingest_fps, r.ingest_seconds
+            "ingest decode ({decoder}, {kind}, RGB out, {:?} chroma): {:.1} frames/s ({:.2} s)",
+            r.chroma, r.ingest_fps, r.ingest_seconds
         );
         println!(
             "gst-launch ceiling ({}, one per file): {:.1} frames/s ({:.2} s)",

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use yakumo_ingest::media::ChromaUpsampling;
 use yakumo_ingest::run::{MaskSource, RunOptions, SyncMethod};
 
 use super::parse_size;
@@ -44,6 +45,11 @@ pub struct RunArgs {
     /// the intrinsics scaled to match; at most the videos' size, same aspect ratio within 1 %.
     #[arg(long, value_name = "WxH", value_parser = parse_size)]
     size: Option<(u32, u32)>,
+    /// How the videos' 4:2:0 chroma (one colour sample per 2×2 pixels, as cameras record) is
+    /// brought to full resolution: `guided` follows the luma edges, 1.5–2 dB closer to the scene
+    /// on textured subjects but several times slower than the decode.
+    #[arg(long, value_enum, default_value_t)]
+    chroma: ChromaUpsampling,
     /// Print a JSON summary on stdout instead of the sync table.
     #[arg(long)]
     json: bool,
@@ -85,6 +91,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         frames: args.frames,
         step: args.step,
         size: args.size,
+        chroma: args.chroma,
         ..RunOptions::new(args.videos, args.calib, args.out.clone())
     };
     let summary = yakumo_ingest::run::run(&opts)

@@ -13,7 +13,7 @@ use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
 use super::MediaError;
-use super::{pipeline, probe, yuv};
+use super::{ChromaUpsampling, pipeline, probe, yuv};
 
 /// Longest wait for the first frame (pipeline preroll).
 const PREROLL_TIMEOUT_S: u64 = 60;
@@ -35,6 +35,8 @@ pub struct DecodeOptions {
     pub size: Option<(u32, u32)>,
     /// Try a hardware decoder first (falls back to software if it fails to start).
     pub hardware: bool,
+    /// How 4:2:0 chroma is brought to full resolution.
+    pub chroma: ChromaUpsampling,
 }
 
 impl Default for DecodeOptions {
@@ -42,6 +44,7 @@ impl Default for DecodeOptions {
         Self {
             size: None,
             hardware: true,
+            chroma: ChromaUpsampling::default(),
         }
     }
 }
@@ -69,6 +72,7 @@ pub struct VideoDecoder {
     sink: gst_app::AppSink,
     bus: gst::Bus,
     decoder: Arc<Mutex<Option<(String, bool)>>>,
+    chroma: ChromaUpsampling,
     next_index: u64,
     reached_ns: u64,
     frame_ns: u64,
@@ -172,6 +176,7 @@ impl VideoDecoder {
             sink,
             bus,
             decoder,
+            chroma: options.chroma,
             next_index: 0,
             reached_ns: 0,
             frame_ns: 0,
@@ -299,7 +304,7 @@ impl VideoDecoder {
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info)
             .map_err(|e| bad(&e.to_string()))?;
         let (width, height) = (info.width(), info.height());
-        let rgb = yuv::frame_to_rgb(&frame).map_err(|e| bad(&e))?;
+        let rgb = yuv::frame_to_rgb(&frame, self.chroma).map_err(|e| bad(&e))?;
         let pts = buffer
             .pts()
             .map(|t| t.nseconds())

@@ -2,6 +2,7 @@
 //! decoding, probing, and the pure-Rust audio sync math (GCC-PHAT).
 
 mod audio;
+mod chroma;
 mod decode;
 mod encode;
 mod error;
@@ -13,6 +14,7 @@ mod throughput;
 mod yuv;
 
 pub use audio::{AudioTrack, decode_audio};
+pub use chroma::ChromaUpsampling;
 pub use decode::{DecodeOptions, Frame, VideoDecoder};
 pub use encode::{DEFAULT_QUALITY, EncodeSettings, VideoEncoder};
 pub use error::MediaError;

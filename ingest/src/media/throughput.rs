@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::{DecodeOptions, MediaError, VideoDecoder};
+use super::{ChromaUpsampling, DecodeOptions, MediaError, VideoDecoder};
 
 /// The external program the ceiling is measured with.
 pub const GST_LAUNCH: &str = "gst-launch-1.0";
@@ -28,6 +28,8 @@ pub struct ThroughputReport {
     pub decoder: Option<String>,
     /// Whether that decoder is a hardware one.
     pub hardware: bool,
+    /// The ingest path's 4:2:0 chroma upsampling.
+    pub chroma: ChromaUpsampling,
     /// Wall seconds of the ingest path's best round.
     pub ingest_seconds: f64,
     /// Frames per second of the ingest path (all cameras together).
@@ -46,6 +48,7 @@ pub struct ThroughputReport {
 pub fn measure_decode_throughput(
     files: &[PathBuf],
     rounds: usize,
+    chroma: ChromaUpsampling,
 ) -> Result<ThroughputReport, MediaError> {
     let rounds = rounds.max(1);
     // Read every file once so that neither side pays for the page cache.
@@ -60,7 +63,7 @@ pub fn measure_decode_throughput(
         let started = Instant::now();
         let decoded = files
             .par_iter()
-            .map(|f| decode_all(f))
+            .map(|f| decode_all(f, chroma))
             .collect::<Result<Vec<_>, _>>()?;
         best_ingest = best_ingest.min(started.elapsed().as_secs_f64());
         frames = decoded.iter().map(|d| d.0).sum();
@@ -73,6 +76,7 @@ pub fn measure_decode_throughput(
         files: files.to_vec(),
         frames,
         rounds,
+        chroma,
         hardware: decoder.as_ref().is_some_and(|d| d.1),
         decoder: decoder.map(|d| d.0),
         ingest_seconds: best_ingest,
@@ -85,8 +89,15 @@ pub fn measure_decode_throughput(
 }
 
 /// Decodes every frame of `path` to RGB; returns the count and the decoder (name, hardware).
-fn decode_all(path: &Path) -> Result<(u64, Option<(String, bool)>), MediaError> {
-    let mut decoder = VideoDecoder::open(path, DecodeOptions::default())?;
+fn decode_all(
+    path: &Path,
+    chroma: ChromaUpsampling,
+) -> Result<(u64, Option<(String, bool)>), MediaError> {
+    let options = DecodeOptions {
+        chroma,
+        ..DecodeOptions::default()
+    };
+    let mut decoder = VideoDecoder::open(path, options)?;
     let used = decoder.decoder_name().map(|n| (n, decoder.uses_hardware()));
     let mut count = 0;
     while decoder.next_frame()?.is_some() {

@@ -1,16 +1,18 @@
 //! Decoded frames to packed RGB. Decoders output YUV: planar I420 (software H.264/HEVC, 8-bit
 //! 4:2:0, what most cameras record), NV12 (hardware decoders), 8-bit 4:2:2 and 4:4:4. These are
-//! converted here with SIMD (yuvutils-rs), honouring the stream's colour matrix and range, several
-//! times faster than GStreamer's `videoconvert`, which is left for the other formats (it converts
-//! those straight to RGB). 10-bit sources stay with `videoconvert`: yuvutils-rs 0.8's 10-bit to
+//! converted here, honouring the stream's colour matrix and range, with SIMD (yuvutils-rs),
+//! several times faster than GStreamer's `videoconvert`, which is left for the other formats (it
+//! converts those straight to RGB); or, for 4:2:0 on request, with the chroma brought to full
+//! resolution along the luma edges ([`super::chroma`]). 10-bit sources stay with `videoconvert`: yuvutils-rs 0.8's 10-bit to
 //! 8-bit conversions clamp to 1023 instead of 255, so a value just above white wraps to black.
-
-use std::borrow::Cow;
 
 use gstreamer as gst;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 use gstreamer_video::{VideoColorMatrix, VideoColorRange, VideoFormat};
+
+use super::chroma::{self, ChromaUpsampling};
+use std::borrow::Cow;
 use yuvutils_rs::{
     YuvBiPlanarImage, YuvConversionMode, YuvPlanarImage, YuvRange, YuvStandardMatrix,
     yuv_nv12_to_rgb, yuv420_to_rgb, yuv422_to_rgb, yuv444_to_rgb,
@@ -82,8 +84,55 @@ fn tight_chroma<'a>(frame: &'a FrameRef<'_>) -> Result<(Cow<'a, [u8]>, u32), Str
     Ok((tight, row))
 }
 
+/// The separate `U` and `V` planes of an NV12 `frame` (interleaved there), without row padding,
+/// and their row length.
+fn split_chroma(frame: &FrameRef<'_>) -> Result<(Vec<u8>, Vec<u8>, usize), String> {
+    let (uv, stride) = plane(frame, 1)?;
+    let (row, rows) = (
+        frame.width().div_ceil(2) as usize,
+        frame.height().div_ceil(2) as usize,
+    );
+    let (mut u, mut v) = (
+        Vec::with_capacity(row * rows),
+        Vec::with_capacity(row * rows),
+    );
+    for r in uv.chunks(stride as usize).take(rows) {
+        for pair in r[..2 * row].chunks_exact(2) {
+            u.push(pair[0]);
+            v.push(pair[1]);
+        }
+    }
+    Ok((u, v, row))
+}
+
+/// The conversion of `range` and `matrix` for [`chroma::yuv420_to_rgb`].
+fn colour(range: YuvRange, matrix: YuvStandardMatrix) -> chroma::Colour {
+    let bias = matrix.get_kr_kb();
+    chroma::Colour::new(bias.kr, bias.kb, range == YuvRange::Full)
+}
+
+/// Plane `i` of a 4:2:0 `frame` (`i` > 0: chroma, half size rounded up).
+fn plane_420<'a>(frame: &'a FrameRef<'_>, i: u32) -> Result<chroma::Plane<'a>, String> {
+    let (data, stride) = plane(frame, i)?;
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let (width, height) = if i == 0 {
+        (w, h)
+    } else {
+        (w.div_ceil(2), h.div_ceil(2))
+    };
+    Ok(chroma::Plane {
+        data,
+        stride: stride as usize,
+        width,
+        height,
+    })
+}
+
 /// Packed RGB (`width·height·3` bytes, rows without padding) of `frame`, in one of [`FORMATS`].
-pub(crate) fn frame_to_rgb(frame: &FrameRef<'_>) -> Result<Vec<u8>, String> {
+pub(crate) fn frame_to_rgb(
+    frame: &FrameRef<'_>,
+    upsampling: ChromaUpsampling,
+) -> Result<Vec<u8>, String> {
     let (width, height) = (frame.width(), frame.height());
     let colorimetry = frame.info().colorimetry();
     let (range, matrix) = (range(&colorimetry), matrix(&colorimetry, height));
@@ -91,11 +140,12 @@ pub(crate) fn frame_to_rgb(frame: &FrameRef<'_>) -> Result<Vec<u8>, String> {
     let mut rgb = vec![0u8; row * height as usize];
     let out = &mut rgb;
     let stride = row as u32;
+    let simd = |r: Result<(), yuvutils_rs::YuvError>| r.map_err(|e| e.to_string());
     let converted = match frame.format() {
-        VideoFormat::I420 => yuv420_to_rgb(&planar(frame)?, out, stride, range, matrix),
-        VideoFormat::Y42b => yuv422_to_rgb(&planar(frame)?, out, stride, range, matrix),
-        VideoFormat::Y444 => yuv444_to_rgb(&planar(frame)?, out, stride, range, matrix),
-        VideoFormat::Nv12 => {
+        VideoFormat::I420 if upsampling == ChromaUpsampling::Bilinear => {
+            simd(yuv420_to_rgb(&planar(frame)?, out, stride, range, matrix))
+        }
+        VideoFormat::Nv12 if upsampling == ChromaUpsampling::Bilinear => {
             let ((y_plane, y_stride), (uv, uv_stride)) = (plane(frame, 0)?, tight_chroma(frame)?);
             let image = YuvBiPlanarImage {
                 y_plane,
@@ -106,8 +156,31 @@ pub(crate) fn frame_to_rgb(frame: &FrameRef<'_>) -> Result<Vec<u8>, String> {
                 height,
             };
             let mode = YuvConversionMode::Balanced;
-            yuv_nv12_to_rgb(&image, out, stride, range, matrix, mode)
+            simd(yuv_nv12_to_rgb(&image, out, stride, range, matrix, mode))
         }
+        VideoFormat::I420 => {
+            let (y, u, v) = (
+                plane_420(frame, 0)?,
+                plane_420(frame, 1)?,
+                plane_420(frame, 2)?,
+            );
+            chroma::yuv420_to_rgb(y, u, v, colour(range, matrix), out);
+            Ok(())
+        }
+        VideoFormat::Nv12 => {
+            let (u, v, row) = split_chroma(frame)?;
+            let half = |data| chroma::Plane {
+                data,
+                stride: row,
+                width: row,
+                height: (height as usize).div_ceil(2),
+            };
+            let y = plane_420(frame, 0)?;
+            chroma::yuv420_to_rgb(y, half(&u), half(&v), colour(range, matrix), out);
+            Ok(())
+        }
+        VideoFormat::Y42b => simd(yuv422_to_rgb(&planar(frame)?, out, stride, range, matrix)),
+        VideoFormat::Y444 => simd(yuv444_to_rgb(&planar(frame)?, out, stride, range, matrix)),
         VideoFormat::Rgb => {
             let (data, data_stride) = plane(frame, 0)?;
             for (y, out_row) in out.chunks_exact_mut(row).enumerate() {
@@ -190,14 +263,16 @@ mod tests {
                     let (buffer, info) = solid(format, w, h, yuv, want);
                     let frame =
                         gst_video::VideoFrameRef::from_buffer_ref_readable(&buffer, &info).unwrap();
-                    let rgb = frame_to_rgb(&frame).unwrap();
-                    assert_eq!(rgb.len(), (w * h * 3) as usize);
-                    for px in rgb.chunks_exact(3) {
-                        for c in 0..3 {
-                            assert!(
-                                (px[c] as i32 - want[c] as i32).abs() <= 3,
-                                "{format:?} {w}x{h} {yuv:?}: {px:?} vs {want:?}"
-                            );
+                    for upsampling in [ChromaUpsampling::Bilinear, ChromaUpsampling::Guided] {
+                        let rgb = frame_to_rgb(&frame, upsampling).unwrap();
+                        assert_eq!(rgb.len(), (w * h * 3) as usize);
+                        for px in rgb.chunks_exact(3) {
+                            for c in 0..3 {
+                                assert!(
+                                    (px[c] as i32 - want[c] as i32).abs() <= 3,
+                                    "{format:?} {upsampling:?} {w}x{h} {yuv:?}: {px:?} vs {want:?}"
+                                );
+                            }
                         }
                     }
                 }

@@ -29,7 +29,9 @@ use tracing::{info, warn};
 use yakumo_core::dataset::DatasetLayout;
 use yakumo_core::manifest::{FrameRange, Manifest, SyncInfo};
 
-use crate::media::{DecodeOptions, MediaError, MediaInfo, VideoDecoder, VideoStreamInfo, probe};
+use crate::media::{
+    ChromaUpsampling, DecodeOptions, MediaError, MediaInfo, VideoDecoder, VideoStreamInfo, probe,
+};
 
 /// Chosen frames further than this (in frames) from the exact common instant are reported.
 const RESIDUAL_NOTE_FRAMES: f64 = 0.02;
@@ -77,6 +79,8 @@ pub struct RunOptions {
     /// size (against full-size clean plates, so the colour tests see unblurred pixels) and then
     /// resampled, which gives cleaner edges than masking the shrunken frames.
     pub size: Option<(u32, u32)>,
+    /// How the 4:2:0 chroma of the videos is brought to full resolution.
+    pub chroma: ChromaUpsampling,
 }
 
 impl RunOptions {
@@ -92,6 +96,7 @@ impl RunOptions {
             frames: None,
             step: 1,
             size: None,
+            chroma: ChromaUpsampling::default(),
         }
     }
 }
@@ -174,6 +179,7 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
                 &schedule.frames,
                 makers.get(c).map(|m| m.as_ref()),
                 opts.size.filter(|&size| size != sizes[c]),
+                opts.chroma,
                 &layout,
             )
         })
@@ -347,11 +353,16 @@ fn write_camera(
     frames: &[u32],
     maker: Option<&dyn MaskMaker>,
     size: Option<(u32, u32)>,
+    chroma: ChromaUpsampling,
     layout: &DatasetLayout,
 ) -> Result<(), RunError> {
     let started = Instant::now();
     let mut wanted = frames.iter().map(|&k| (k, k as u64 + shift)).peekable();
-    let mut decoder = VideoDecoder::open(&video.path, DecodeOptions::default())?;
+    let options = DecodeOptions {
+        chroma,
+        ..DecodeOptions::default()
+    };
+    let mut decoder = VideoDecoder::open(&video.path, options)?;
     let mut decoded = 0;
     while let Some(&(k, source)) = wanted.peek() {
         let Some(frame) = decoder.next_frame()? else {

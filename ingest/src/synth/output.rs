@@ -10,8 +10,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use yakumo_core::fsutil::write_atomic_with;
 
-/// JPEG quality of the truth images.
-pub const JPEG_QUALITY: u8 = 95;
+/// JPEG quality of the truth images: the highest, so that comparisons with the truth measure
+/// the errors of what is compared, not of the truth's own compression (q95 cost 0.5 dB there).
+pub const JPEG_QUALITY: u8 = 100;
 
 /// `dir/points/<frame:06>.ply`.
 pub fn points_path(dir: &Path, frame: usize) -> PathBuf {
