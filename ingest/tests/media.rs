@@ -146,6 +146,7 @@ fn software_decoding_can_be_forced_and_frames_scaled() {
     let options = DecodeOptions {
         size: Some((80, 60)),
         hardware: false,
+        ..DecodeOptions::default()
     };
     let mut decoder = VideoDecoder::open(clip(), options).unwrap();
     assert!(!decoder.uses_hardware());
@@ -392,8 +393,8 @@ fn the_same_frames_always_encode_to_the_same_video() {
                     let mut dec = VideoDecoder::open(
                         &path,
                         DecodeOptions {
-                            size: None,
                             hardware: false,
+                            ..DecodeOptions::default()
                         },
                     )
                     .unwrap();
