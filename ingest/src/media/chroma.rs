@@ -1,7 +1,7 @@
 //! 4:2:0 YUV to RGB, the chroma brought to full resolution along the luma plane's edges.
 //!
 //! Cameras record one chroma sample per 2 × 2 pixels; interpolating those (bilinear) smears
-//! colour across every edge, which costs 3–4 dB of PSNR on textured subjects. Within a few
+//! colour across every edge, which costs several dB of PSNR on textured subjects. Within a few
 //! pixels, chroma is close to an affine function of luma, so this fits that function where the
 //! chroma is sampled and applies it with the full-resolution luma: a guided filter (He, Sun and
 //! Tang, "Guided Image Filtering", 2013, in the fast form that fits at low resolution) on
@@ -20,7 +20,7 @@ pub enum ChromaUpsampling {
     #[default]
     Bilinear,
     /// Along the luma edges (a guided filter): 1.5–2 dB closer to the scene on textured
-    /// subjects, about 30 ms per 1080p frame (several times the decode itself).
+    /// subjects, about 30 ms of CPU per 1080p frame (several times the decode itself).
     Guided,
 }
 
