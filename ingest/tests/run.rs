@@ -11,8 +11,9 @@ use yakumo_ingest::media::ChromaUpsampling;
 use yakumo_ingest::run::{MaskSource, RunError, RunOptions, SyncMethod, run};
 use yakumo_ingest::synth::{SynthOptions, SynthSummary};
 
-/// JPEG (quality 95) of an H.264 decode at 320×240 against the truth (JPEG quality 100): the floor is set
-/// well below what a correct frame gives and well above what a neighbouring frame gives.
+/// JPEG (quality 95) of an H.264 decode at 320×240 against the truth (JPEG quality 100): the
+/// floor is set well below what a correct frame gives and well above what a neighbouring frame
+/// gives.
 const PSNR_FLOOR_DB: f64 = 30.0;
 /// How much higher the worst PSNR must be with `--chroma guided` than with bilinear chroma
 /// (1.04 dB measured at this size, 1.7 dB at the rig's default 640×480).

@@ -3,20 +3,22 @@
 //! converted here, honouring the stream's colour matrix and range, with SIMD (yuvutils-rs),
 //! several times faster than GStreamer's `videoconvert`, which is left for the other formats (it
 //! converts those straight to RGB); or, for 4:2:0 on request, with the chroma brought to full
-//! resolution along the luma edges ([`super::chroma`]). 10-bit sources stay with `videoconvert`: yuvutils-rs 0.8's 10-bit to
-//! 8-bit conversions clamp to 1023 instead of 255, so a value just above white wraps to black.
+//! resolution along the luma edges ([`super::chroma`]). 10-bit sources stay with
+//! `videoconvert`: yuvutils-rs 0.8's 10-bit to 8-bit conversions clamp to 1023 instead of 255,
+//! so a value just above white wraps to black.
+
+use std::borrow::Cow;
 
 use gstreamer as gst;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 use gstreamer_video::{VideoColorMatrix, VideoColorRange, VideoFormat};
-
-use super::chroma::{self, ChromaUpsampling};
-use std::borrow::Cow;
 use yuvutils_rs::{
     YuvBiPlanarImage, YuvConversionMode, YuvPlanarImage, YuvRange, YuvStandardMatrix,
     yuv_nv12_to_rgb, yuv420_to_rgb, yuv422_to_rgb, yuv444_to_rgb,
 };
+
+use super::chroma::{self, ChromaUpsampling};
 
 /// A decoded frame as GStreamer maps it.
 type FrameRef<'a> = gst_video::VideoFrameRef<&'a gst::BufferRef>;
