@@ -53,16 +53,15 @@ struct Grid {
 }
 
 impl Grid {
-    /// The samples of `plane` as `f32`.
-    fn from_plane(plane: &Plane) -> Grid {
-        let mut data = Vec::with_capacity(plane.width * plane.height);
-        for y in 0..plane.height {
-            data.extend(plane.row(y).iter().map(|&v| f32::from(v)));
+    fn from_fn(width: usize, height: usize, f: impl Fn(usize, usize) -> f32) -> Grid {
+        let mut data = Vec::with_capacity(width * height);
+        for y in 0..height {
+            data.extend((0..width).map(|x| f(x, y)));
         }
         Grid {
             data,
-            width: plane.width,
-            height: plane.height,
+            width,
+            height,
         }
     }
 
@@ -110,17 +109,14 @@ impl Grid {
     }
 }
 
-/// Weight of the farther low-resolution sample in centred 2× interpolation.
-const FAR: f32 = 0.25;
-
-/// The nearer and the farther of the two low-resolution rows (of `n`) that centred 2×
-/// interpolation mixes for full-resolution row `x`, ¾ and [`FAR`].
-fn taps(x: usize, n: usize) -> (usize, usize) {
+/// The two low-resolution rows (of `n`) and the weight of the second that centred 2×
+/// interpolation gives full-resolution row `x`.
+fn taps(x: usize, n: usize) -> (usize, usize, f32) {
     let i = x / 2;
     if x.is_multiple_of(2) {
-        (i, i.saturating_sub(1))
+        (i, i.saturating_sub(1), 0.25)
     } else {
-        (i.min(n - 1), (i + 1).min(n - 1))
+        (i.min(n - 1), (i + 1).min(n - 1), 0.25)
     }
 }
 
@@ -152,11 +148,19 @@ struct Model {
 }
 
 fn fit(guide: &Grid, guide_mean: &Grid, guide_var: &Grid, chroma: &Plane) -> Model {
-    let c = Grid::from_plane(chroma);
+    let mut c = Grid::from_fn(guide.width, guide.height, |_, _| 0.0);
+    for (y, row) in c.data.chunks_exact_mut(guide.width).enumerate() {
+        for (dst, &src) in row.iter_mut().zip(chroma.row(y)) {
+            *dst = f32::from(src);
+        }
+    }
     let c_mean = c.box3();
     let gc_mean = guide.zip(&c, |g, c| g * c).box3();
-    let cov = gc_mean.zip(&guide_mean.zip(&c_mean, |g, c| g * c), |gc, mm| gc - mm);
-    let a = cov.zip(guide_var, |cov, var| cov / (var + EPS));
+    let mut a = Grid::from_fn(guide.width, guide.height, |_, _| 0.0);
+    for k in 0..a.data.len() {
+        let cov = gc_mean.data[k] - guide_mean.data[k] * c_mean.data[k];
+        a.data[k] = cov / (guide_var.data[k] + EPS);
+    }
     let b = c_mean.zip(&guide_mean.zip(&a, |m, a| m * a), |c, am| c - am);
     let (a, b) = (a.box3(), b.box3());
     // The residual at the sample itself, added back through the interpolation.
@@ -218,11 +222,11 @@ fn widen(low: &mut [f32], full: &mut [f32]) {
     (low[0], low[n + 1]) = (low[1], low[n]);
     let mut pairs = full.chunks_exact_mut(2);
     for (pair, t) in (&mut pairs).zip(low.windows(3)) {
-        pair[0] = t[1] + FAR * (t[0] - t[1]);
-        pair[1] = t[1] + FAR * (t[2] - t[1]);
+        pair[0] = 0.75 * t[1] + 0.25 * t[0];
+        pair[1] = 0.75 * t[1] + 0.25 * t[2];
     }
     if let [last] = pairs.into_remainder() {
-        *last = low[n] + FAR * (low[n - 1] - low[n]);
+        *last = 0.75 * low[n] + 0.25 * low[n - 1];
     }
 }
 
@@ -240,27 +244,36 @@ pub(crate) fn yuv420_to_rgb(luma: Plane, u: Plane, v: Plane, colour: Colour, out
     // the ends repeated) then at full resolution: `a` and `b` of `u`, then of `v`.
     let mut low = [(); 4].map(|()| vec![0.0f32; cw + 2]);
     let mut full = [(); 4].map(|()| vec![0.0f32; w]);
+    let mut rgb = [(); 3].map(|()| vec![0u8; w]);
     for y in 0..h {
-        let (j0, j1) = taps(y, ch);
+        let (j0, j1, t) = taps(y, ch);
         for (grid, (low, full)) in [&mu.a, &mu.b, &mv.a, &mv.b]
             .into_iter()
             .zip(low.iter_mut().zip(full.iter_mut()))
         {
             let (r0, r1) = (grid.row(j0), grid.row(j1));
             for ((l, &p0), &p1) in low[1..=cw].iter_mut().zip(r0).zip(r1) {
-                *l = p0 + FAR * (p1 - p0);
+                *l = p0 + t * (p1 - p0);
             }
             widen(low, full);
         }
         let [au, bu, av, bv] = &full;
         let luma_row = &luma.data[y * luma.stride..y * luma.stride + w];
-        let out_row = &mut out[y * w * 3..(y + 1) * w * 3];
+        let [r, g, b] = &mut rgb;
         let coefficients = au.iter().zip(bu).zip(av.iter().zip(bv));
-        for ((px, &l), ((au, bu), (av, bv))) in
-            out_row.chunks_exact_mut(3).zip(luma_row).zip(coefficients)
+        let channels = r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut());
+        for ((&l, ((au, bu), (av, bv))), ((r, g), b)) in
+            luma_row.iter().zip(coefficients).zip(channels)
         {
             let l = f32::from(l);
-            px.copy_from_slice(&colour.rgb(l, au * l + bu, av * l + bv));
+            [*r, *g, *b] = colour.rgb(l, au * l + bu, av * l + bv);
+        }
+        let out_row = &mut out[y * w * 3..(y + 1) * w * 3];
+        for (px, ((&r, &g), &b)) in out_row
+            .chunks_exact_mut(3)
+            .zip(r.iter().zip(g.iter()).zip(b.iter()))
+        {
+            px.copy_from_slice(&[r, g, b]);
         }
     }
 }
@@ -306,12 +319,12 @@ mod tests {
         let at = |i: usize, j: usize| f32::from(c[j * cw + i]);
         let mut out = Vec::with_capacity(w * h);
         for y in 0..h {
-            let (j0, j1) = taps(y, ch);
+            let (j0, j1, t) = taps(y, ch);
             for x in 0..w {
-                let (i0, i1) = taps(x, cw);
-                let near = at(i0, j0) + FAR * (at(i1, j0) - at(i0, j0));
-                let far = at(i0, j1) + FAR * (at(i1, j1) - at(i0, j1));
-                out.push((near + FAR * (far - near)).round() as u8);
+                let (i0, i1, s) = taps(x, cw);
+                let top = at(i0, j0) + s * (at(i1, j0) - at(i0, j0));
+                let bottom = at(i0, j1) + s * (at(i1, j1) - at(i0, j1));
+                out.push((top + t * (bottom - top)).round() as u8);
             }
         }
         out
