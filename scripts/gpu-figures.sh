@@ -7,7 +7,7 @@
 #
 #   bash scripts/gpu-figures.sh PHASE...
 #   phases: setup data carve carve-compare kernels train-bench train-probe train-long eval bake-short
-#           determinism player pack
+#           determinism player stereo pack
 # (pack, last: the device tool returns only a few files, so every log goes into $OUT/logs.tgz).
 # Every step runs under `timeout` ($STEP_S seconds, default 300) and a step that fails or times out
 # is recorded in the table, not fatal. A fit that reaches its time limit gets SIGINT, so it stops
@@ -215,12 +215,23 @@ player() {
         done
       done
     done
-    for size in 2064x2208 2016x2240 3660x3200; do # Quest 3, Index, Vision Pro per eye
-      for path in ${PLAYER_PATHS:-raster compute}; do
-        "$bin/yakumo-player" bench "$clip" --size "$size" --views 2 --k 8 --path "$path" --frames 300 --json \
-          > "$out/stereo-$pts-$size-$path.json" 2>> "$out/bench.log" || true
-        row "stereo $pts 2x$size K=8 $path: $(tr -d '\n ' < "$out/stereo-$pts-$size-$path.json" | head -c 400)"
-      done
+    stereo_of "$clip"
+  done
+}
+
+# Stereo frame times of `clip` at the per-eye sizes of Quest 3, Index and Vision Pro, K = 8,
+# both eyes in the two layers of one texture as in the headset: the raster path in one multiview
+# pass and with each eye on its own (--per-view), the compute path.
+stereo_of() {
+  local clip=$1 pts
+  pts=$(basename "$(dirname "$(dirname "$clip")")")
+  for size in 2064x2208 2016x2240 3660x3200; do
+    for run in raster:multiview raster:per-view compute:per-view; do
+      local path=${run%%:*} mode=${run#*:} flags=()
+      [ "$path" = raster ] && [ "$mode" = per-view ] && flags=(--per-view)
+      "$bin/yakumo-player" bench "$clip" --size "$size" --views 2 --k 8 --path "$path" "${flags[@]}" \
+        --frames 300 --json > "$out/stereo-$pts-$size-$path-$mode.json" 2>> "$out/bench.log" || true
+      row "stereo $pts 2x$size K=8 $path $mode: $(tr -d '\n ' < "$out/stereo-$pts-$size-$path-$mode.json" | head -c 400)"
     done
   done
 }
@@ -244,6 +255,7 @@ for phase in "$@"; do
     bake-short) bake_short ;;
     determinism) determinism ;;
     player) player ;;
+    stereo) stereo_of "$rig/truth/clip.yk4d" ;;
     pack) pack ;;
     *) echo "unknown phase $phase" >&2; exit 2 ;;
   esac

@@ -3,8 +3,10 @@
 # Mesa's lavapipe, inside a Debian trixie root (Debian 12 has no Monado package), following
 # ../shared/XR-TESTING.md. Builds the root once and caches it (YAKUMO_XR_ROOT, default
 # /var/cache/yakumo-ci/trixie), plays a small test clip for YAKUMO_XR_FRAMES frames (default 120)
-# with per-eye image dumps, once per render path (compute, raster), stops Monado, then checks the
-# results with the ignored Rust test player-xr/tests/xr_monado.rs (per path: session reached
+# with per-eye image dumps, once per render path (compute, raster), stops Monado, runs the stereo
+# render tests on the root's newer lavapipe (Mesa 25, whose multiview works where Debian 12's does
+# not, so the raster path's single-pass stereo is checked bit for bit against drawing each eye),
+# then checks the results with the ignored Rust test player-xr/tests/xr_monado.rs (per path: session reached
 # FOCUSED, frames submitted with both eyes, disparity of the two eyes' images against the IPD,
 # clean exit; with Xvfb installed, the desktop mirror window showed the left eye on its virtual
 # display).
@@ -50,6 +52,9 @@ mount_binds() {
 
 # 1. The player and the test clip, built on the host (the binary runs on trixie's newer glibc).
 cargo build -p yakumo-player --bin yakumo-player --example xr_test_clip
+render_test=$(cargo test -p yakumo-player --test render --no-run 2>&1 |
+  sed -n 's/.*Executable tests\/render.rs (\(.*\))$/\1/p')
+[ -x "$render_test" ] || { say "cannot find the render test binary"; exit 1; }
 rm -rf "$OUT"
 mkdir -p "$OUT"
 "$TARGET/debug/examples/xr_test_clip" "$OUT/figure.yk4d"
@@ -90,6 +95,7 @@ fi
 "${as_root[@]}" rm -rf "$ROOT$RUN"
 "${as_root[@]}" mkdir -p "$ROOT$RUN"
 "${as_root[@]}" cp "$TARGET/debug/yakumo-player" "$OUT/figure.yk4d" "$ROOT$RUN/"
+"${as_root[@]}" cp "$render_test" "$ROOT$RUN/render-test"
 # A virtual display (Xvfb, when installed) for the mirror window, shared through its socket.
 display=
 if command -v Xvfb >/dev/null; then
@@ -125,6 +131,8 @@ say "playing $FRAMES frames per render path ($PATHS) against Monado (simulated H
   kill \$monado
   wait \$monado
   echo \$? > monado.rc
+  ./render-test stereo multiview --nocapture --test-threads 1 > render-test.log 2>&1
+  echo \$? > render-test.rc
 " || true
 unmount_under "$ROOT"
 stop_xvfb
@@ -136,4 +144,11 @@ for path in $PATHS; do
 done
 
 # 4. The checks.
+say "stereo render tests on the root's lavapipe: exit status $(cat "$OUT/render-test.rc" 2>/dev/null || echo missing)"
+grep -h "multiview self-test" "$OUT/render-test.log" >&2 || true
+if [ "$(cat "$OUT/render-test.rc" 2>/dev/null)" != 0 ] || ! grep -q "self-test passed" "$OUT/render-test.log"; then
+  say "the stereo render tests failed, or multiview was not exercised (log: $OUT/render-test.log)"
+  tail -30 "$OUT/render-test.log" >&2 || true
+  exit 1
+fi
 YAKUMO_XR_RESULTS="$OUT" YAKUMO_XR_MIRROR=${display:+1} cargo test -p yakumo-player --test xr_monado -- --ignored --nocapture

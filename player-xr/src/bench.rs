@@ -9,8 +9,8 @@ use yakumo_core::Camera;
 use yakumo_core::clip::{ClipReader, FramePoints};
 
 use crate::cameras::stereo_pair;
-use crate::offscreen::{OFFSCREEN_FORMAT, OffscreenTarget};
-use crate::render::{RenderParams, RenderPath, ViewTarget, new_renderer};
+use crate::offscreen::{OFFSCREEN_FORMAT, OffscreenStereo, OffscreenTarget};
+use crate::render::{RenderParams, RenderPath, StereoMode, ViewTarget, new_renderer};
 use crate::timer::GpuTimer;
 use crate::{Gpu, GpuFrame};
 
@@ -19,8 +19,11 @@ use crate::{Gpu, GpuFrame};
 pub struct BenchConfig {
     /// The camera of view 0 (its size is the render size); view 1 is its stereo partner.
     pub camera: Camera,
-    /// 1 (mono) or 2 (stereo, 64 mm apart).
+    /// 1 (mono) or 2 (stereo, 64 mm apart, into the two layers of one texture as in a headset).
     pub views: usize,
+    /// Stereo: draw each eye on its own even where the renderer has a single-pass stereo mode
+    /// (to compare the two).
+    pub per_view: bool,
     /// Renderer settings.
     pub params: RenderParams,
     /// Which renderer.
@@ -72,6 +75,8 @@ pub struct BenchReport {
     pub height: u32,
     /// Views per frame.
     pub views: usize,
+    /// How the stereo pair was drawn (absent for one view).
+    pub stereo: Option<StereoMode>,
     /// Layers.
     pub k: u32,
     /// Measured frames.
@@ -110,16 +115,19 @@ pub fn run(gpu: &Gpu, clip: &Path, cfg: &BenchConfig) -> Result<BenchReport> {
         vec![cfg.camera.clone()]
     };
     let size = (cfg.camera.width, cfg.camera.height);
-    let targets: Vec<OffscreenTarget> = cams
-        .iter()
-        .map(|_| OffscreenTarget::new(gpu, size))
-        .collect();
+    let mono = (cfg.views == 1).then(|| OffscreenTarget::new(gpu, size));
+    let pair = (cfg.views == 2).then(|| OffscreenStereo::new(gpu, size));
+    let images: Vec<&wgpu::TextureView> = match (&mono, &pair) {
+        (Some(t), _) => vec![&t.view],
+        (_, Some(p)) => p.eyes.iter().collect(),
+        _ => unreachable!("views is 1 or 2"),
+    };
     let views: Vec<ViewTarget<'_>> = cams
         .iter()
-        .zip(&targets)
-        .map(|(c, t)| ViewTarget {
+        .zip(images)
+        .map(|(c, target)| ViewTarget {
             camera: c,
-            target: &t.view,
+            target,
             format: OFFSCREEN_FORMAT,
             size,
         })
@@ -135,7 +143,20 @@ pub fn run(gpu: &Gpu, clip: &Path, cfg: &BenchConfig) -> Result<BenchReport> {
         let t0 = Instant::now();
         gpu_frame.upload(&gpu.device, &gpu.queue, frame)?;
         let t1 = Instant::now();
-        renderer.render(gpu, &gpu_frame, &views, &cfg.params, timer.as_ref())?;
+        match &pair {
+            Some(p) if !cfg.per_view => {
+                let eyes = views.as_slice().try_into().expect("two views");
+                renderer.render_stereo(
+                    gpu,
+                    &gpu_frame,
+                    eyes,
+                    &p.layers,
+                    &cfg.params,
+                    timer.as_ref(),
+                )?
+            }
+            _ => renderer.render(gpu, &gpu_frame, &views, &cfg.params, timer.as_ref())?,
+        }
         let gpu_ms = match &timer {
             Some(t) => Some(t.read_ms(gpu).context("reading GPU timestamps")?),
             None => {
@@ -158,6 +179,13 @@ pub fn run(gpu: &Gpu, clip: &Path, cfg: &BenchConfig) -> Result<BenchReport> {
         width: size.0,
         height: size.1,
         views: cfg.views,
+        stereo: pair.as_ref().map(|_| {
+            if cfg.per_view {
+                StereoMode::PerView
+            } else {
+                renderer.stereo_mode(gpu)
+            }
+        }),
         k: cfg.params.k,
         frames: cfg.frames,
         mean_points: points as f64 / cfg.frames.max(1) as f64,

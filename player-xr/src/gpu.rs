@@ -19,20 +19,22 @@ pub enum GpuError {
 }
 
 /// The device the player asks for on an adapter with `features` and `limits`: timestamp
-/// queries when available (benchmarks fall back to CPU timing without them) and the adapter's
-/// own buffer, texture and workgroup-memory limits.
+/// queries when available (benchmarks fall back to CPU timing without them), multiview when
+/// available (single-pass stereo on the raster path), and the adapter's own buffer, texture,
+/// workgroup-memory and multiview limits.
 pub fn device_descriptor(
     features: wgpu::Features,
     limits: &wgpu::Limits,
 ) -> wgpu::DeviceDescriptor<'static> {
     wgpu::DeviceDescriptor {
         label: Some("yakumo-player"),
-        required_features: features & wgpu::Features::TIMESTAMP_QUERY,
+        required_features: features & (wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::MULTIVIEW),
         required_limits: wgpu::Limits {
             max_buffer_size: limits.max_buffer_size,
             max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
             max_texture_dimension_2d: limits.max_texture_dimension_2d,
             max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
+            max_multiview_view_count: limits.max_multiview_view_count,
             ..wgpu::Limits::default()
         },
         ..Default::default()

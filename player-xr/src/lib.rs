@@ -33,4 +33,4 @@ pub mod xr;
 
 pub use frame::GpuFrame;
 pub use gpu::Gpu;
-pub use render::{PointRenderer, RenderParams, RenderPath, ViewTarget, new_renderer};
+pub use render::{PointRenderer, RenderParams, RenderPath, StereoMode, ViewTarget, new_renderer};

@@ -66,9 +66,13 @@ enum Command {
         clip: PathBuf,
         #[command(flatten)]
         view: ViewArgs,
-        /// 1 (mono) or 2 (stereo eyes 64 mm apart).
+        /// 1 (mono) or 2 (stereo eyes 64 mm apart, drawn as in a headset: into the two layers of
+        /// one texture, in one multiview pass on the raster path where the GPU has multiview).
         #[arg(long, default_value_t = 1)]
         views: usize,
+        /// With --views 2: draw each eye on its own, to compare with single-pass stereo.
+        #[arg(long)]
+        per_view: bool,
         /// Measured frames (after 10 warm-up frames).
         #[arg(long, default_value_t = 300)]
         frames: usize,
@@ -213,6 +217,7 @@ fn main() -> Result<()> {
             clip,
             view,
             views,
+            per_view,
             frames,
             resident,
             json,
@@ -225,6 +230,7 @@ fn main() -> Result<()> {
             let cfg = BenchConfig {
                 camera,
                 views,
+                per_view,
                 params: view.params([0.0; 4])?,
                 path: view.path,
                 frames,
@@ -236,12 +242,13 @@ fn main() -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 println!(
-                    "{} | {} {}x{} views={} K={} frames={} mean points={:.0}",
+                    "{} | {} {}x{} views={}{} K={} frames={} mean points={:.0}",
                     report.adapter,
                     report.path,
                     report.width,
                     report.height,
                     report.views,
+                    report.stereo.map_or(String::new(), |m| format!(" ({m})")),
                     report.k,
                     report.frames,
                     report.mean_points

@@ -16,26 +16,52 @@ pub struct OffscreenTarget {
 /// Format of offscreen targets.
 pub const OFFSCREEN_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 
+/// An offscreen texture of `layers` layers, usable by both render paths and as a copy source.
+fn offscreen_texture(gpu: &Gpu, size: (u32, u32), layers: u32) -> wgpu::Texture {
+    gpu.device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("offscreen"),
+        size: wgpu::Extent3d {
+            width: size.0,
+            height: size.1,
+            depth_or_array_layers: layers,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: OFFSCREEN_FORMAT,
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT
+            | wgpu::TextureUsages::STORAGE_BINDING
+            | wgpu::TextureUsages::TEXTURE_BINDING
+            | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    })
+}
+
+/// Copies layer `layer` of `texture` back (waiting for the GPU) as RGBA8.
+fn read_layer(
+    gpu: &Gpu,
+    texture: &wgpu::Texture,
+    layer: u32,
+    size: (u32, u32),
+) -> Result<RgbaImage, GpuError> {
+    let mut enc = gpu.device.create_command_encoder(&Default::default());
+    let source = wgpu::TexelCopyTextureInfo {
+        origin: wgpu::Origin3d {
+            x: 0,
+            y: 0,
+            z: layer,
+        },
+        ..texture.as_image_copy()
+    };
+    let readback = Readback::record(&gpu.device, &mut enc, source, size);
+    gpu.queue.submit([enc.finish()]);
+    readback.finish(gpu)
+}
+
 impl OffscreenTarget {
     /// A `width × height` target.
     pub fn new(gpu: &Gpu, size: (u32, u32)) -> Self {
-        let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("offscreen"),
-            size: wgpu::Extent3d {
-                width: size.0,
-                height: size.1,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: OFFSCREEN_FORMAT,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT
-                | wgpu::TextureUsages::STORAGE_BINDING
-                | wgpu::TextureUsages::TEXTURE_BINDING
-                | wgpu::TextureUsages::COPY_SRC,
-            view_formats: &[],
-        });
+        let texture = offscreen_texture(gpu, size, 1);
         let view = texture.create_view(&Default::default());
         OffscreenTarget {
             texture,
@@ -56,15 +82,50 @@ impl OffscreenTarget {
 
     /// Copies the texture back (waiting for the GPU) as straight-from-the-target RGBA8.
     pub fn read(&self, gpu: &Gpu) -> Result<RgbaImage, GpuError> {
-        let mut enc = gpu.device.create_command_encoder(&Default::default());
-        let readback = Readback::record(
-            &gpu.device,
-            &mut enc,
-            self.texture.as_image_copy(),
-            self.size,
-        );
-        gpu.queue.submit([enc.finish()]);
-        readback.finish(gpu)
+        read_layer(gpu, &self.texture, 0, self.size)
+    }
+}
+
+/// A stereo pair of offscreen targets as the two layers of one texture, as an OpenXR array
+/// swapchain image is (what [`crate::render::PointRenderer::render_stereo`] draws into).
+#[derive(Debug)]
+pub struct OffscreenStereo {
+    texture: wgpu::Texture,
+    /// The view of each eye's layer, to pass in a [`crate::render::ViewTarget`].
+    pub eyes: [wgpu::TextureView; 2],
+    /// The 2-layer array view of both.
+    pub layers: wgpu::TextureView,
+    size: (u32, u32),
+}
+
+impl OffscreenStereo {
+    /// Two `width × height` layers.
+    pub fn new(gpu: &Gpu, size: (u32, u32)) -> Self {
+        let texture = offscreen_texture(gpu, size, 2);
+        let view = |dimension, base_array_layer, array_layer_count| {
+            texture.create_view(&wgpu::TextureViewDescriptor {
+                dimension: Some(dimension),
+                base_array_layer,
+                array_layer_count: Some(array_layer_count),
+                ..Default::default()
+            })
+        };
+        OffscreenStereo {
+            eyes: [0, 1].map(|eye| view(wgpu::TextureViewDimension::D2, eye, 1)),
+            layers: view(wgpu::TextureViewDimension::D2Array, 0, 2),
+            texture,
+            size,
+        }
+    }
+
+    /// Width and height of each eye.
+    pub fn size(&self) -> (u32, u32) {
+        self.size
+    }
+
+    /// Copies eye `eye`'s layer back (waiting for the GPU) as RGBA8.
+    pub fn read(&self, gpu: &Gpu, eye: usize) -> Result<RgbaImage, GpuError> {
+        read_layer(gpu, &self.texture, eye as u32, self.size)
     }
 }
 

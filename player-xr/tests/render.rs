@@ -8,9 +8,11 @@ use yakumo_core::Camera;
 use yakumo_core::clip::FramePoints;
 use yakumo_core::render_ref::{RefImage, render_cpu};
 use yakumo_core::sh;
-use yakumo_player::offscreen::{OFFSCREEN_FORMAT, OffscreenTarget};
-use yakumo_player::render::RenderError;
-use yakumo_player::{Gpu, GpuFrame, RenderParams, RenderPath, ViewTarget, new_renderer};
+use yakumo_player::offscreen::{OFFSCREEN_FORMAT, OffscreenStereo, OffscreenTarget};
+use yakumo_player::render::{RasterRenderer, RenderError, multiview};
+use yakumo_player::{
+    Gpu, GpuFrame, PointRenderer, RenderParams, RenderPath, StereoMode, ViewTarget, new_renderer,
+};
 
 /// Random points in a 1 m box around the origin with SH `degree` residuals.
 fn random_frame(n: usize, degree: u32, seed: u64) -> FramePoints {
@@ -194,6 +196,110 @@ fn rendering_is_deterministic_and_views_are_independent() {
         );
         assert_ne!(both[0], both[1]);
     }
+}
+
+/// Draws `frame` as a stereo pair into the two layers of one texture, as into a headset's array
+/// swapchain, with `renderer`'s stereo mode; returns the two eyes' images.
+fn render_pair(
+    gpu: &Gpu,
+    renderer: &mut dyn PointRenderer,
+    frame: &FramePoints,
+    eyes: [&Camera; 2],
+    params: &RenderParams,
+) -> [RgbaImage; 2] {
+    let gpu_frame = GpuFrame::new(&gpu.device, &gpu.queue, frame).unwrap();
+    let pair = OffscreenStereo::new(gpu, (eyes[0].width, eyes[0].height));
+    let views = [0, 1].map(|eye| ViewTarget {
+        camera: eyes[eye],
+        target: &pair.eyes[eye],
+        format: OFFSCREEN_FORMAT,
+        size: pair.size(),
+    });
+    renderer
+        .render_stereo(gpu, &gpu_frame, &views, &pair.layers, params, None)
+        .unwrap();
+    [0, 1].map(|eye| pair.read(gpu, eye).unwrap())
+}
+
+/// How many of `a`'s bytes differ from `b`'s (same size).
+fn differing_bytes(a: &RgbaImage, b: &RgbaImage) -> usize {
+    assert_eq!(a.dimensions(), b.dimensions());
+    a.as_raw().iter().zip(b.as_raw()).filter(|(x, y)| x != y).count()
+}
+
+/// A headset's stereo pair drawn into the two layers of one texture gives exactly the images of
+/// drawing each eye on its own, on both paths, whichever stereo mode the device gets (the raster
+/// path's multiview pass where the device passes the multiview self-test).
+#[test]
+fn stereo_pair_matches_drawing_each_eye() {
+    let gpu = gpu();
+    let frame = random_frame(900, 2, 6);
+    let left = camera(DVec3::new(0.3, -2.2, 0.4));
+    let right = camera(DVec3::new(0.364, -2.2, 0.4));
+    let params = RenderParams {
+        k: 12,
+        ..Default::default()
+    };
+    let multiview = multiview::works(&gpu);
+    for (path, mode) in [
+        (
+            RenderPath::Raster,
+            if multiview {
+                StereoMode::Multiview
+            } else {
+                StereoMode::PerView
+            },
+        ),
+        (RenderPath::Compute, StereoMode::PerView),
+    ] {
+        let mut renderer = new_renderer(&gpu, path);
+        assert_eq!(renderer.stereo_mode(&gpu), mode, "{path} on {}", gpu.describe());
+        let stereo = render_pair(&gpu, renderer.as_mut(), &frame, [&left, &right], &params);
+        let each = render(&gpu, path, &frame, &[left.clone(), right.clone()], 12);
+        for eye in 0..2 {
+            let n = differing_bytes(&stereo[eye], &each[eye]);
+            assert_eq!(n, 0, "{path} ({mode}): eye {eye} differs in {n} bytes");
+        }
+        assert_ne!(stereo[0], stereo[1], "{path}: both eyes show the same image");
+    }
+}
+
+/// The multiview self-test predicts what the raster path's multiview pass draws on this device:
+/// where it passes, the forced multiview pair equals each eye drawn on its own; where it fails
+/// (Mesa 22's lavapipe, in CI), the forced pair is wrong, so falling back was needed.
+#[test]
+fn multiview_self_test_predicts_the_multiview_pass() {
+    let gpu = gpu();
+    if !multiview::advertised(&gpu) {
+        eprintln!("{} has no multiview: nothing to compare", gpu.describe());
+        return;
+    }
+    let frame = random_frame(900, 2, 7);
+    let left = camera(DVec3::new(-0.1, -2.3, 0.5));
+    let right = camera(DVec3::new(-0.036, -2.3, 0.5));
+    let params = RenderParams {
+        k: 8,
+        ..Default::default()
+    };
+    let mut forced = RasterRenderer::with_multiview(&gpu, true);
+    assert_eq!(forced.stereo_mode(&gpu), StereoMode::Multiview);
+    let stereo = render_pair(&gpu, &mut forced, &frame, [&left, &right], &params);
+    let each = render(&gpu, RenderPath::Raster, &frame, &[left, right], 8);
+    let differing: Vec<usize> = (0..2).map(|e| differing_bytes(&stereo[e], &each[e])).collect();
+    let works = multiview::works(&gpu);
+    eprintln!(
+        "{}: multiview self-test {}, forced multiview pair differs from per-eye renders in {:?} bytes",
+        gpu.describe(),
+        if works { "passed" } else { "failed" },
+        differing
+    );
+    if works {
+        assert_eq!(differing, [0, 0], "the self-test passed but multiview draws wrong images");
+    } else {
+        assert_ne!(differing, [0, 0], "the self-test failed but multiview draws right images");
+    }
+    let per_view = RasterRenderer::with_multiview(&gpu, false);
+    assert_eq!(per_view.stereo_mode(&gpu), StereoMode::PerView);
 }
 
 #[test]

@@ -100,6 +100,14 @@ fn check_session(results: &Path, dir: &Path, path: &str) {
         summary["render_path"], path,
         "the session drew with another path"
     );
+    // The root's lavapipe (Mesa 25) passes the multiview self-test, so the raster path draws both
+    // eyes in one pass into the array swapchain; the compute path draws them one after the other.
+    let stereo = if path == "raster" {
+        "multiview"
+    } else {
+        "per-view"
+    };
+    assert_eq!(summary["stereo"], stereo, "stereo drawn another way");
     println!(
         "summary: {}",
         serde_json::to_string_pretty(&summary).unwrap()

@@ -7,6 +7,7 @@
 //! and OpenXR front ends share them.
 
 mod compute;
+pub mod multiview;
 mod prepare;
 mod raster;
 
@@ -134,8 +135,49 @@ pub trait PointRenderer {
         timer: Option<&GpuTimer>,
     ) -> Result<(), RenderError>;
 
+    /// Renders `frame` into two views of one size and format that are the two layers of one
+    /// texture (`views[i].target` is layer `i`); `_layers` is the 2-layer array view of that
+    /// texture. Renderers with a single-pass stereo mode use it where the device allows (see
+    /// [`PointRenderer::stereo_mode`]); the others render the views one after the other.
+    fn render_stereo(
+        &mut self,
+        gpu: &Gpu,
+        frame: &GpuFrame,
+        views: &[ViewTarget<'_>; 2],
+        _layers: &wgpu::TextureView,
+        params: &RenderParams,
+        timer: Option<&GpuTimer>,
+    ) -> Result<(), RenderError> {
+        self.render(gpu, frame, views, params, timer)
+    }
+
+    /// How [`PointRenderer::render_stereo`] draws the two views on `gpu`.
+    fn stereo_mode(&self, _gpu: &Gpu) -> StereoMode {
+        StereoMode::PerView
+    }
+
     /// Which path this is.
     fn path(&self) -> RenderPath;
+}
+
+/// How a renderer draws a stereo pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StereoMode {
+    /// Each view on its own, one after the other (in one submission).
+    PerView,
+    /// Both views in the same passes, through multiview (`VK_KHR_multiview`): each draw is
+    /// recorded once and the GPU broadcasts it to both texture layers.
+    Multiview,
+}
+
+impl std::fmt::Display for StereoMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StereoMode::PerView => "per-view",
+            StereoMode::Multiview => "multiview",
+        })
+    }
 }
 
 /// Creates the renderer for `path`.

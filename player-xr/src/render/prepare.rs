@@ -111,7 +111,7 @@ impl ViewSlot {
                 mapped_at_creation: false,
             })
         };
-        let per_point = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::VERTEX;
+        let per_point = wgpu::BufferUsages::STORAGE;
         ViewSlot {
             uniform: device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("view"),

@@ -1,15 +1,23 @@
 //! Raster path: hardware depth peeling. Pass k draws every point as an instanced square, keeps
 //! fragments inside the disc and strictly behind layer k−1's depth, and the depth test picks the
 //! nearest; a full-screen pass then composites layer k under the accumulated colour.
+//!
+//! A stereo pair whose images are the two layers of one texture is drawn in the same passes
+//! through multiview where the device has it and passes [`multiview::works`]: the intermediate
+//! textures get a layer per eye and every draw is broadcast to both (`shaders/peel_stereo.wgsl`,
+//! `shaders/composite_stereo.wgsl`).
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::OnceLock;
 
 use crate::frame::GpuFrame;
 use crate::gpu::Gpu;
+use crate::render::multiview::{self, STEREO_MASK};
 use crate::render::prepare::ViewSlot;
 use crate::render::{
-    PointRenderer, Prepare, RenderError, RenderParams, RenderPath, ViewTarget, bind_group,
-    check_inputs, shader,
+    PointRenderer, Prepare, RenderError, RenderParams, RenderPath, StereoMode, ViewTarget,
+    bind_group, check_inputs, shader,
 };
 use crate::timer::GpuTimer;
 
@@ -24,20 +32,30 @@ const FAR: f64 = 3.0e38;
 #[derive(Debug)]
 pub struct RasterRenderer {
     prepare: Prepare,
-    pipes: Pipelines,
+    mono: Pipelines,
+    /// Whether the device's multiview works (self-tested on the first stereo question).
+    multiview: OnceLock<bool>,
+    /// The multiview pipelines, made on the first stereo render of a device whose multiview works.
+    stereo: Option<Pipelines>,
+    /// Intermediate textures of each view drawn on its own.
     targets: Vec<Option<Targets>>,
+    /// Intermediate textures (a layer per eye) of the multiview stereo pair.
+    stereo_targets: Option<Targets>,
 }
 
-/// The compiled pipelines (finish pipelines per output format, made on first use).
+/// The compiled pipelines of one view count (finish pipelines per output format, made on first
+/// use).
 #[derive(Debug)]
 struct Pipelines {
+    /// `None` for one view, [`STEREO_MASK`] for a multiview pair.
+    mask: Option<NonZeroU32>,
     peel: wgpu::RenderPipeline,
     accumulate: wgpu::RenderPipeline,
     finish: HashMap<wgpu::TextureFormat, wgpu::RenderPipeline>,
     composite_module: wgpu::ShaderModule,
 }
 
-/// Intermediate textures for one view size.
+/// Intermediate textures for one view size, a texture layer per view drawn in the same passes.
 #[derive(Debug)]
 struct Targets {
     size: (u32, u32),
@@ -48,7 +66,7 @@ struct Targets {
 }
 
 impl Targets {
-    fn new(device: &wgpu::Device, size: (u32, u32)) -> Self {
+    fn new(device: &wgpu::Device, size: (u32, u32), layers: u32) -> Self {
         let tex = |label: &str, format| {
             device
                 .create_texture(&wgpu::TextureDescriptor {
@@ -56,7 +74,7 @@ impl Targets {
                     size: wgpu::Extent3d {
                         width: size.0,
                         height: size.1,
-                        depth_or_array_layers: 1,
+                        depth_or_array_layers: layers,
                     },
                     mip_level_count: 1,
                     sample_count: 1,
@@ -66,7 +84,10 @@ impl Targets {
                         | wgpu::TextureUsages::TEXTURE_BINDING,
                     view_formats: &[],
                 })
-                .create_view(&Default::default())
+                .create_view(&wgpu::TextureViewDescriptor {
+                    dimension: Some(wgpu::TextureViewDimension::D2Array),
+                    ..Default::default()
+                })
         };
         Targets {
             size,
@@ -101,6 +122,7 @@ fn fullscreen_pipeline(
     module: &wgpu::ShaderModule,
     entry: &str,
     format: wgpu::TextureFormat,
+    mask: Option<NonZeroU32>,
 ) -> wgpu::RenderPipeline {
     device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
         label: Some(entry),
@@ -120,45 +142,77 @@ fn fullscreen_pipeline(
             compilation_options: Default::default(),
             targets: &[Some(format.into())],
         }),
-        multiview_mask: None,
+        multiview_mask: mask,
         cache: None,
     })
 }
 
 impl RasterRenderer {
-    /// Compiles the peeling and compositing pipelines.
+    /// Compiles the peeling and compositing pipelines. Stereo pairs use multiview where the
+    /// device passes [`multiview::works`] (tested on the first stereo render).
     pub fn new(gpu: &Gpu) -> Self {
-        let device = &gpu.device;
-        let peel_module = shader(device, "peel", include_str!("../../../shaders/peel.wgsl"));
-        let composite_module = shader(
-            device,
-            "composite",
-            include_str!("../../../shaders/composite.wgsl"),
-        );
-        let instance_attr = |loc| wgpu::VertexBufferLayout {
-            array_stride: 16,
-            step_mode: wgpu::VertexStepMode::Instance,
-            attributes: match loc {
-                0 => &[wgpu::VertexAttribute {
-                    format: wgpu::VertexFormat::Float32x4,
-                    offset: 0,
-                    shader_location: 0,
-                }],
-                _ => &[wgpu::VertexAttribute {
-                    format: wgpu::VertexFormat::Float32x4,
-                    offset: 0,
-                    shader_location: 1,
-                }],
-            },
+        RasterRenderer {
+            prepare: Prepare::new(gpu),
+            mono: Pipelines::new(&gpu.device, None),
+            multiview: OnceLock::new(),
+            stereo: None,
+            targets: Vec::new(),
+            stereo_targets: None,
+        }
+    }
+
+    /// As [`RasterRenderer::new`], with multiview for stereo pairs on or off without the
+    /// self-test (to check the self-test's verdict, or to compare the two stereo modes).
+    /// `true` needs a device with [`multiview::advertised`].
+    pub fn with_multiview(gpu: &Gpu, multiview: bool) -> Self {
+        let renderer = RasterRenderer::new(gpu);
+        renderer
+            .multiview
+            .set(multiview && multiview::advertised(gpu))
+            .expect("a new renderer has not decided yet");
+        renderer
+    }
+}
+
+impl Pipelines {
+    /// The pipelines for one view (`mask` `None`) or for a multiview pair ([`STEREO_MASK`]).
+    fn new(device: &wgpu::Device, mask: Option<NonZeroU32>) -> Self {
+        let peel_source = include_str!("../../../shaders/peel.wgsl");
+        let composite_source = include_str!("../../../shaders/composite.wgsl");
+        let (peel_module, composite_module, suffix) = match mask {
+            None => (
+                shader(device, "peel", peel_source),
+                shader(device, "composite", composite_source),
+                "",
+            ),
+            Some(_) => (
+                shader(
+                    device,
+                    "peel stereo",
+                    &format!(
+                        "{peel_source}\n{}",
+                        include_str!("../../../shaders/peel_stereo.wgsl")
+                    ),
+                ),
+                shader(
+                    device,
+                    "composite stereo",
+                    &format!(
+                        "{composite_source}\n{}",
+                        include_str!("../../../shaders/composite_stereo.wgsl")
+                    ),
+                ),
+                "_stereo",
+            ),
         };
         let peel = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
             label: Some("peel"),
             layout: None,
             vertex: wgpu::VertexState {
                 module: &peel_module,
-                entry_point: Some("vs"),
+                entry_point: Some(&format!("vs{suffix}")),
                 compilation_options: Default::default(),
-                buffers: &[instance_attr(0), instance_attr(1)],
+                buffers: &[],
             },
             primitive: wgpu::PrimitiveState {
                 topology: wgpu::PrimitiveTopology::TriangleStrip,
@@ -174,55 +228,73 @@ impl RasterRenderer {
             multisample: wgpu::MultisampleState::default(),
             fragment: Some(wgpu::FragmentState {
                 module: &peel_module,
-                entry_point: Some("fs"),
+                entry_point: Some(&format!("fs{suffix}")),
                 compilation_options: Default::default(),
                 targets: &[Some(LAYER.into()), Some(DEPTH_VALUE.into())],
             }),
-            multiview_mask: None,
+            multiview_mask: mask,
             cache: None,
         });
-        let accumulate = fullscreen_pipeline(device, &composite_module, "accumulate", ACCUM);
-        RasterRenderer {
-            prepare: Prepare::new(gpu),
-            pipes: Pipelines {
-                peel,
-                accumulate,
-                finish: HashMap::new(),
-                composite_module,
-            },
-            targets: Vec::new(),
+        let accumulate = fullscreen_pipeline(
+            device,
+            &composite_module,
+            &format!("accumulate{suffix}"),
+            ACCUM,
+            mask,
+        );
+        Pipelines {
+            mask,
+            peel,
+            accumulate,
+            finish: HashMap::new(),
+            composite_module,
         }
     }
-}
 
-impl Pipelines {
+    /// Makes the finish pipeline for output `format` if it does not exist yet.
+    fn prepare_finish(&mut self, device: &wgpu::Device, format: wgpu::TextureFormat) {
+        if !self.finish.contains_key(&format) {
+            let entry = if self.mask.is_some() {
+                "finish_stereo"
+            } else {
+                "finish"
+            };
+            let p = fullscreen_pipeline(device, &self.composite_module, entry, format, self.mask);
+            self.finish.insert(format, p);
+        }
+    }
+
+    /// Records the peeling and compositing of the views in `slots` (one, or a multiview pair)
+    /// into `output` (of `format`; a layer per view).
     #[allow(clippy::too_many_arguments)]
-    fn record_view(
+    fn record(
         &self,
         gpu: &Gpu,
         enc: &mut wgpu::CommandEncoder,
-        slot: &ViewSlot,
+        slots: &[&ViewSlot],
         targets: &Targets,
         frame: &GpuFrame,
-        view: &ViewTarget<'_>,
+        output: (&wgpu::TextureView, wgpu::TextureFormat),
         params: &RenderParams,
         timer: Option<&GpuTimer>,
     ) {
         let device = &gpu.device;
-        let finish = &self.finish[&view.format];
+        let finish = &self.finish[&output.1];
         let peel_bg: Vec<wgpu::BindGroup> = (0..2)
             .map(|i| {
-                bind_group(
-                    device,
-                    &self.peel.get_bind_group_layout(0),
-                    &[
-                        (0, slot.uniform.as_entire_binding()),
-                        (
-                            1,
-                            wgpu::BindingResource::TextureView(&targets.depth_value[i]),
-                        ),
-                    ],
-                )
+                let mut resources = vec![
+                    (0, slots[0].uniform.as_entire_binding()),
+                    (
+                        1,
+                        wgpu::BindingResource::TextureView(&targets.depth_value[i]),
+                    ),
+                ];
+                for (v, slot) in slots.iter().enumerate() {
+                    let binding = 2 + 2 * v as u32;
+                    resources.push((binding, slot.proj.as_entire_binding()));
+                    resources.push((binding + 1, slot.colour.as_entire_binding()));
+                }
+                bind_group(device, &self.peel.get_bind_group_layout(0), &resources)
             })
             .collect();
         // `accumulate` does not read the view uniform (binding 0); `finish` does.
@@ -232,7 +304,7 @@ impl Pipelines {
                 (2, wgpu::BindingResource::TextureView(&targets.layer)),
             ];
             if with_view {
-                resources.push((0, slot.uniform.as_entire_binding()));
+                resources.push((0, slots[0].uniform.as_entire_binding()));
             }
             bind_group(device, &pipeline.get_bind_group_layout(0), &resources)
         };
@@ -257,9 +329,9 @@ impl Pipelines {
                     }),
                 ),
             ],
+            multiview_mask: self.mask,
             ..Default::default()
         });
-        let n = frame.len() as u64;
         let k = params.k as usize;
         for layer in 0..k {
             let (read, write) = (layer % 2, (layer + 1) % 2);
@@ -286,19 +358,18 @@ impl Pipelines {
                         }),
                         stencil_ops: None,
                     }),
+                    multiview_mask: self.mask,
                     ..Default::default()
                 });
-                if n > 0 {
+                if frame.len() > 0 {
                     pass.set_pipeline(&self.peel);
                     pass.set_bind_group(0, &peel_bg[read], &[]);
-                    pass.set_vertex_buffer(0, slot.proj.slice(..n * 16));
-                    pass.set_vertex_buffer(1, slot.colour.slice(..n * 16));
                     pass.draw(0..4, 0..frame.len());
                 }
             }
             let last = layer + 1 == k;
             let (target, pipeline, bg) = if last {
-                (view.target, finish, &finish_bg[read])
+                (output.0, finish, &finish_bg[read])
             } else {
                 (
                     &targets.accum[write],
@@ -321,6 +392,7 @@ impl Pipelines {
                 } else {
                     None
                 },
+                multiview_mask: self.mask,
                 ..Default::default()
             });
             pass.set_pipeline(pipeline);
@@ -341,15 +413,7 @@ impl PointRenderer for RasterRenderer {
     ) -> Result<(), RenderError> {
         check_inputs(views, params)?;
         for v in views {
-            if !self.pipes.finish.contains_key(&v.format) {
-                let p = fullscreen_pipeline(
-                    &gpu.device,
-                    &self.pipes.composite_module,
-                    "finish",
-                    v.format,
-                );
-                self.pipes.finish.insert(v.format, p);
-            }
+            self.mono.prepare_finish(&gpu.device, v.format);
         }
         while self.targets.len() < views.len() {
             self.targets.push(None);
@@ -357,7 +421,7 @@ impl PointRenderer for RasterRenderer {
         let mut enc = gpu.device.create_command_encoder(&Default::default());
         for (i, view) in views.iter().enumerate() {
             if self.targets[i].as_ref().is_none_or(|t| t.size != view.size) {
-                self.targets[i] = Some(Targets::new(&gpu.device, view.size));
+                self.targets[i] = Some(Targets::new(&gpu.device, view.size, 1));
             }
             let start = if i == 0 {
                 timer.map(GpuTimer::start_compute)
@@ -369,14 +433,81 @@ impl PointRenderer for RasterRenderer {
                 .prepare
                 .record(gpu, &mut enc, frame, i, view, params, start);
             let targets = self.targets[i].as_ref().expect("created above");
-            self.pipes
-                .record_view(gpu, &mut enc, slot, targets, frame, view, params, end_timer);
+            self.mono.record(
+                gpu,
+                &mut enc,
+                &[slot],
+                targets,
+                frame,
+                (view.target, view.format),
+                params,
+                end_timer,
+            );
         }
         if let Some(t) = timer {
             t.resolve(&mut enc);
         }
         gpu.queue.submit([enc.finish()]);
         Ok(())
+    }
+
+    fn render_stereo(
+        &mut self,
+        gpu: &Gpu,
+        frame: &GpuFrame,
+        views: &[ViewTarget<'_>; 2],
+        layers: &wgpu::TextureView,
+        params: &RenderParams,
+        timer: Option<&GpuTimer>,
+    ) -> Result<(), RenderError> {
+        let alike = views[0].size == views[1].size && views[0].format == views[1].format;
+        if !alike || self.stereo_mode(gpu) != StereoMode::Multiview {
+            return self.render(gpu, frame, views, params, timer);
+        }
+        check_inputs(views, params)?;
+        let (size, format) = (views[0].size, views[0].format);
+        let pipes = self
+            .stereo
+            .get_or_insert_with(|| Pipelines::new(&gpu.device, Some(STEREO_MASK)));
+        pipes.prepare_finish(&gpu.device, format);
+        if self.stereo_targets.as_ref().is_none_or(|t| t.size != size) {
+            self.stereo_targets = Some(Targets::new(&gpu.device, size, 2));
+        }
+        let mut enc = gpu.device.create_command_encoder(&Default::default());
+        for (i, view) in views.iter().enumerate() {
+            let start = if i == 0 {
+                timer.map(GpuTimer::start_compute)
+            } else {
+                None
+            };
+            self.prepare
+                .record(gpu, &mut enc, frame, i, view, params, start);
+        }
+        let slots = [self.prepare.slot(0), self.prepare.slot(1)];
+        let targets = self.stereo_targets.as_ref().expect("created above");
+        pipes.record(
+            gpu,
+            &mut enc,
+            &slots,
+            targets,
+            frame,
+            (layers, format),
+            params,
+            timer,
+        );
+        if let Some(t) = timer {
+            t.resolve(&mut enc);
+        }
+        gpu.queue.submit([enc.finish()]);
+        Ok(())
+    }
+
+    fn stereo_mode(&self, gpu: &Gpu) -> StereoMode {
+        if *self.multiview.get_or_init(|| multiview::works(gpu)) {
+            StereoMode::Multiview
+        } else {
+            StereoMode::PerView
+        }
     }
 
     fn path(&self) -> RenderPath {

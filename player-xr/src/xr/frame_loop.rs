@@ -85,6 +85,8 @@ pub fn run(rt: &Runtime, options: &XrOptions) -> Result<XrReport> {
     let gpu = vk.gpu.clone();
     tracing::info!("rendering on {}", gpu.describe());
     let renderer = new_renderer(&gpu, options.path);
+    let stereo = renderer.stereo_mode(&gpu);
+    tracing::info!("{} path, {stereo} stereo", options.path);
     watchdog.beat();
     let stream = FrameStream::open(&options.clip, READ_AHEAD)
         .with_context(|| format!("opening {}", options.clip.display()))?;
@@ -134,6 +136,7 @@ pub fn run(rt: &Runtime, options: &XrOptions) -> Result<XrReport> {
             system: rt.system_name.clone(),
             adapter: vk.gpu.describe(),
             render_path: options.path,
+            stereo,
             reference_space: xs.space_name().into(),
             swapchain_format: xs.format_name.clone(),
             eye_resolution: vec![[xs.eye_size().0, xs.eye_size().1]; 2],
@@ -344,12 +347,23 @@ impl Loop<'_> {
                     }
                 })
                 .collect();
-            match &self.frame {
-                Some(f) => {
+            match (&self.frame, &self.canvases) {
+                (Some(f), Some(_)) => {
                     self.renderer
                         .render(&self.gpu, f, &targets, &self.options.params, None)?
                 }
-                None => clear(&self.gpu, &targets, self.options.params.background),
+                (Some(f), None) => {
+                    let eyes = targets.as_slice().try_into().expect("two eyes");
+                    self.renderer.render_stereo(
+                        &self.gpu,
+                        f,
+                        eyes,
+                        xs.swapchain.layers_view(index),
+                        &self.options.params,
+                        None,
+                    )?
+                }
+                (None, _) => clear(&self.gpu, &targets, self.options.params.background),
             }
             if let Some(canvases) = &self.canvases {
                 canvases.copy_to(&self.gpu, xs.swapchain.texture(index));

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::render::RenderPath;
+use crate::render::{RenderPath, StereoMode};
 
 /// How the session ended.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -53,6 +53,9 @@ pub struct XrReport {
     pub adapter: String,
     /// The point renderer drawing the eyes.
     pub render_path: RenderPath,
+    /// How each frame's two eyes were drawn: both in one multiview pass into the array
+    /// swapchain (raster path, where the device has multiview) or one after the other.
+    pub stereo: StereoMode,
     /// `STAGE` or `LOCAL`.
     pub reference_space: String,
     /// Vulkan format of the swapchains.
@@ -93,8 +96,8 @@ impl fmt::Display for XrReport {
         };
         writeln!(
             f,
-            "OpenXR session: {} | headset {} | {} | {} path",
-            self.runtime, self.system, self.adapter, self.render_path
+            "OpenXR session: {} | headset {} | {} | {} path, {} stereo",
+            self.runtime, self.system, self.adapter, self.render_path, self.stereo
         )?;
         writeln!(f, "  states reached: {}", self.states_reached.join(" → "))?;
         let fps = if self.seconds > 0.0 {

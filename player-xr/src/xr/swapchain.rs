@@ -87,11 +87,12 @@ pub fn choose_format(available: &[u32]) -> Result<SwapchainFormat, SwapchainErro
 /// Views, and so array layers, per swapchain image: one per eye.
 pub const EYES: usize = 2;
 
-/// Both eyes' swapchain with a wgpu texture per image and a view per eye layer.
+/// Both eyes' swapchain with a wgpu texture per image, a view per eye layer and a view of both.
 pub struct StereoSwapchain {
     // The views and textures only borrow the runtime's images, which the swapchain owns: they
     // are released (and the device drained of them) in `drop` before the swapchain goes.
     views: Vec<[wgpu::TextureView; EYES]>,
+    layers: Vec<wgpu::TextureView>,
     textures: Vec<wgpu::Texture>,
     device: Arc<wgpu::Device>,
     size: (u32, u32),
@@ -103,6 +104,7 @@ pub struct StereoSwapchain {
 impl Drop for StereoSwapchain {
     fn drop(&mut self) {
         self.views.clear();
+        self.layers.clear();
         self.textures.clear();
         if let Err(e) = self.device.poll(wgpu::PollType::wait_indefinitely()) {
             tracing::warn!("waiting for the GPU before destroying a swapchain: {e}");
@@ -230,9 +232,23 @@ impl StereoSwapchain {
                 })
             })
             .collect();
+        let layers = textures
+            .iter()
+            .map(|t| {
+                t.create_view(&wgpu::TextureViewDescriptor {
+                    label: Some("openxr eyes"),
+                    format: Some(format.view),
+                    dimension: Some(wgpu::TextureViewDimension::D2Array),
+                    base_array_layer: 0,
+                    array_layer_count: Some(EYES as u32),
+                    ..Default::default()
+                })
+            })
+            .collect();
         Ok(StereoSwapchain {
             swapchain,
             views,
+            layers,
             textures,
             device: Arc::clone(device),
             size,
@@ -307,6 +323,11 @@ impl StereoSwapchain {
     /// The view of `eye`'s layer of image `index`.
     pub fn eye_view(&self, index: usize, eye: usize) -> &wgpu::TextureView {
         &self.views[index][eye]
+    }
+
+    /// The view of both eyes' layers of image `index` (layer `i` is eye `i`).
+    pub fn layers_view(&self, index: usize) -> &wgpu::TextureView {
+        &self.layers[index]
     }
 
     /// Hands the acquired image back to the compositor (its rendering must be submitted).
