@@ -67,7 +67,8 @@ enum Command {
         #[command(flatten)]
         view: ViewArgs,
         /// 1 (mono) or 2 (stereo eyes 64 mm apart, drawn as in a headset: into the two layers of
-        /// one texture, in one multiview pass on the raster path where the GPU has multiview).
+        /// one texture, in one multiview pass on the raster path where the GPU's multiview
+        /// passes a self-test at start).
         #[arg(long, default_value_t = 1)]
         views: usize,
         /// With --views 2: draw each eye on its own, to compare with single-pass stereo.
