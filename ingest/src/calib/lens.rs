@@ -11,10 +11,12 @@
 //! noise alone does with a probability below 1 % for the thousands of residuals of a
 //! calibration.
 //!
-//! The choice is made twice: per camera from its own views ([`select_lens`]), then, upwards
-//! only, within the solved rig ([`enrich_lenses`]), where the board poses that other cameras
-//! saw too separate the principal point from the tangential distortion far better than one
-//! camera's views can.
+//! The choice is made in three steps, the last two upwards only: per camera from its own views
+//! ([`select_lens`]); then over the solved rig for every camera at once, where evidence too weak
+//! in each camera adds up (a likelihood-ratio test at 99 %, since BIC's `ln(n)` per coefficient
+//! asks for about 5 σ of evidence at a rig's tens of thousands of residuals); then per camera
+//! within the rig ([`enrich_lenses`]), where the board poses that other cameras saw too separate
+//! the principal point from the tangential distortion far better than one camera's views can.
 
 use super::bundle::{BaCamera, BaObservation, BundleProblem, SolveOptions};
 use super::pose::Pose;
@@ -24,14 +26,60 @@ use super::projection::LensModel;
 /// whose intrinsics are estimated.
 fn bic(problem: &BundleProblem) -> f64 {
     let n = 2.0 * problem.observations.len() as f64;
-    let rss: f64 = problem.errors().iter().map(|e| e * e).sum();
-    let k: usize = problem
+    Fit::of(problem).deviance + lens_coefficients(problem) as f64 * n.max(1.0).ln()
+}
+
+/// Sum of squared residual components.
+fn rss(problem: &BundleProblem) -> f64 {
+    problem.errors().iter().map(|e| e * e).sum()
+}
+
+/// Lens coefficients estimated over the cameras whose intrinsics are free.
+fn lens_coefficients(problem: &BundleProblem) -> usize {
+    problem
         .cameras
         .iter()
         .filter(|c| !c.fix_intrinsics)
         .map(|c| c.lens.coefficients())
-        .sum();
-    n * (rss / n).max(f64::MIN_POSITIVE).ln() + k as f64 * n.max(1.0).ln()
+        .sum()
+}
+
+/// The 99 % quantile of the χ² distribution with `k` degrees of freedom (Wilson–Hilferty;
+/// within 0.5 % of the exact value from `k` = 1 on): what `k` added coefficients must lower the
+/// residual sum of squares by, in noise variances, before noise alone is an unlikely cause.
+fn chi2_99(k: usize) -> f64 {
+    const Z_99: f64 = 2.326_347_874;
+    let k = k as f64;
+    let a = 2.0 / (9.0 * k);
+    k * (1.0 - a + Z_99 * a.sqrt()).powi(3)
+}
+
+/// The fit of a problem for the likelihood-ratio test: `n·ln(RSS/n)` over its `n` residual
+/// components, and the lens coefficients it estimated.
+#[derive(Clone, Copy, Debug)]
+struct Fit {
+    deviance: f64,
+    coefficients: usize,
+}
+
+impl Fit {
+    fn of(problem: &BundleProblem) -> Fit {
+        let n = 2.0 * problem.observations.len() as f64;
+        Fit {
+            deviance: n * (rss(problem) / n).max(f64::MIN_POSITIVE).ln(),
+            coefficients: lens_coefficients(problem),
+        }
+    }
+
+    /// By how much `self`, a richer fit of the same problem, beats `simpler`: the drop of the
+    /// deviance (in noise variances) less the 99 % χ² quantile of the added coefficients.
+    /// Positive when noise alone would explain the drop less than 1 % of the time.
+    fn margin_over(self, simpler: Fit) -> f64 {
+        match self.coefficients.saturating_sub(simpler.coefficients) {
+            0 => f64::NEG_INFINITY,
+            k => simpler.deviance - self.deviance - chi2_99(k),
+        }
+    }
 }
 
 /// Cameras and board poses: what a solve changes.
@@ -60,11 +108,65 @@ pub fn select_lens(problem: &mut BundleProblem) -> LensModel {
     problem.cameras[0].lens
 }
 
-/// Over a solved rig, gives each camera in turn the next richer lens model for as long as that
-/// lowers the criterion, then solves the rig again if any camera changed. Each step is judged on
-/// the camera's neighbourhood, smaller than the rig: the board poses it saw with every
-/// observation of them, the other cameras held fixed. Returns the solver iterations spent.
+/// Most passes of [`enrich_lenses`] over the rig.
+const ENRICH_PASSES: usize = 3;
+
+/// Over a solved rig, gives each camera in turn the richer lens model that lowers the criterion
+/// most (if any does), then solves the rig again if any camera changed, and repeats while some
+/// camera changes (at most [`ENRICH_PASSES`] passes): a camera's evidence is judged with its
+/// neighbours' lenses as they stand, and a neighbour whose lens was too simple biases it. Each
+/// step is judged on the camera's neighbourhood, smaller than the rig: the board poses it saw
+/// with every observation of them, the other cameras held fixed. Every richer model is tried,
+/// not only the next one, since `p1 p2` can pay where `k2` does not. Returns the solver
+/// iterations spent.
 pub fn enrich_lenses(problem: &mut BundleProblem) -> usize {
+    let mut iterations = raise_rig_lens(problem);
+    for _ in 0..ENRICH_PASSES {
+        let (changed, spent) = enrich_pass(problem);
+        iterations += spent;
+        if !changed {
+            break;
+        }
+        iterations += problem.solve(SolveOptions::default()).iterations;
+    }
+    iterations
+}
+
+/// Raises every camera's lens to at least one model, the one the whole rig's evidence supports
+/// best, if any: the cameras of a rig are usually alike, and evidence too weak in each camera
+/// alone (tangential distortion against the principal point) adds up over all of them, while
+/// noise does not (the likelihood-ratio test at 99 % over every coefficient added). The models
+/// are tried simplest first, each against the last one accepted, so `p1 p2` are taken where they
+/// pay even if `k2` alone did not. Returns the solver iterations spent.
+fn raise_rig_lens(problem: &mut BundleProblem) -> usize {
+    let free: Vec<usize> = (0..problem.cameras.len())
+        .filter(|&c| !problem.cameras[c].fix_intrinsics)
+        .collect();
+    let Some(simplest) = free.iter().map(|&c| problem.cameras[c].lens).min() else {
+        return 0;
+    };
+    let mut accepted = (Fit::of(problem), state(problem));
+    let mut iterations = 0;
+    for model in LensModel::ALL.into_iter().filter(|m| *m > simplest) {
+        (problem.cameras, problem.boards) = accepted.1.clone();
+        for &c in &free {
+            problem.cameras[c].lens = problem.cameras[c].lens.max(model);
+        }
+        iterations += problem.solve(SolveOptions::default()).iterations;
+        let fit = Fit::of(problem);
+        let margin = fit.margin_over(accepted.0);
+        tracing::debug!("rig-wide lens of at least {model:?}: evidence margin {margin:.1}");
+        if margin > 0.0 {
+            accepted = (fit, state(problem));
+        }
+    }
+    (problem.cameras, problem.boards) = accepted.1;
+    iterations
+}
+
+/// One pass of [`enrich_lenses`] over the cameras; returns whether any lens changed and the
+/// solver iterations spent.
+fn enrich_pass(problem: &mut BundleProblem) -> (bool, usize) {
     let mut iterations = 0;
     let mut changed = false;
     for c in 0..problem.cameras.len() {
@@ -75,19 +177,18 @@ pub fn enrich_lenses(problem: &mut BundleProblem) -> usize {
             continue;
         }
         let (mut local, lc, boards) = neighbourhood(problem, c);
-        let mut best = bic(&local);
-        while let Some(next) = local.cameras[lc].lens.richer() {
-            let before = state(&local);
-            local.cameras[lc].lens = next;
+        let mut best = (bic(&local), state(&local));
+        let start = local.cameras[lc].lens;
+        for model in LensModel::ALL.into_iter().filter(|m| *m > start) {
+            local.cameras[lc].lens = model;
             iterations += local.solve(SolveOptions::default()).iterations;
             let score = bic(&local);
-            if score >= best {
-                (local.cameras, local.boards) = before;
-                break;
+            if score < best.0 {
+                best = (score, state(&local));
+                changed = true;
             }
-            best = score;
-            changed = true;
         }
+        (local.cameras, local.boards) = best.1;
         let cam = &mut problem.cameras[c];
         (cam.intrinsics, cam.lens, cam.pose) = (
             local.cameras[lc].intrinsics,
@@ -98,10 +199,7 @@ pub fn enrich_lenses(problem: &mut BundleProblem) -> usize {
             problem.boards[b] = local.boards[local_board];
         }
     }
-    if changed {
-        iterations += problem.solve(SolveOptions::default()).iterations;
-    }
-    iterations
+    (changed, iterations)
 }
 
 /// Camera `c`'s part of a rig: the board poses it saw, every observation of them, the cameras
