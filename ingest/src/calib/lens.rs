@@ -29,11 +29,6 @@ fn bic(problem: &BundleProblem) -> f64 {
     Fit::of(problem).deviance + lens_coefficients(problem) as f64 * n.max(1.0).ln()
 }
 
-/// Sum of squared residual components.
-fn rss(problem: &BundleProblem) -> f64 {
-    problem.errors().iter().map(|e| e * e).sum()
-}
-
 /// Lens coefficients estimated over the cameras whose intrinsics are free.
 fn lens_coefficients(problem: &BundleProblem) -> usize {
     problem
@@ -48,37 +43,76 @@ fn lens_coefficients(problem: &BundleProblem) -> usize {
 /// within 0.5 % of the exact value from `k` = 1 on): what `k` added coefficients must lower the
 /// residual sum of squares by, in noise variances, before noise alone is an unlikely cause.
 fn chi2_99(k: usize) -> f64 {
-    const Z_99: f64 = 2.326_347_874;
     let k = k as f64;
     let a = 2.0 / (9.0 * k);
     k * (1.0 - a + Z_99 * a.sqrt()).powi(3)
 }
 
 /// The fit of a problem for the likelihood-ratio test: `n·ln(RSS/n)` over its `n` residual
-/// components, and the lens coefficients it estimated.
-#[derive(Clone, Copy, Debug)]
+/// components, the lens coefficients it estimated, and the squared residuals summed per board
+/// pose.
+#[derive(Clone, Debug)]
 struct Fit {
     deviance: f64,
     coefficients: usize,
+    rss: f64,
+    n: f64,
+    per_board: Vec<f64>,
 }
+
+/// One-sided 99 % point of the normal distribution.
+const Z_99: f64 = 2.326_347_874;
 
 impl Fit {
     fn of(problem: &BundleProblem) -> Fit {
         let n = 2.0 * problem.observations.len() as f64;
+        let mut per_board = vec![0.0; problem.boards.len()];
+        let errors = problem.errors();
+        for (o, e) in problem.observations.iter().zip(&errors) {
+            per_board[o.board] += e * e;
+        }
+        let rss: f64 = per_board.iter().sum();
         Fit {
-            deviance: n * (rss(problem) / n).max(f64::MIN_POSITIVE).ln(),
+            deviance: n * (rss / n).max(f64::MIN_POSITIVE).ln(),
             coefficients: lens_coefficients(problem),
+            rss,
+            n,
+            per_board,
         }
     }
 
     /// By how much `self`, a richer fit of the same problem, beats `simpler`: the drop of the
     /// deviance (in noise variances) less the 99 % χ² quantile of the added coefficients.
     /// Positive when noise alone would explain the drop less than 1 % of the time.
-    fn margin_over(self, simpler: Fit) -> f64 {
+    fn margin_over(&self, simpler: &Fit) -> f64 {
         match self.coefficients.saturating_sub(simpler.coefficients) {
             0 => f64::NEG_INFINITY,
             k => simpler.deviance - self.deviance - chi2_99(k),
         }
+    }
+
+    /// How consistently the board poses share the drop of `self` over `simpler`: the drop, less
+    /// the added coefficients (what fitting noise gains on average), over the spread of the sum
+    /// of the per-pose drops (a t statistic). The χ² test takes every corner's residual as
+    /// independent; video corners carry errors shared by the corners of one view, which can make
+    /// a few views pay for spurious coefficients. A real lens effect lowers the residuals of most
+    /// poses.
+    fn consistency_over(&self, simpler: &Fit) -> f64 {
+        let sigma2 = (self.rss / self.n).max(f64::MIN_POSITIVE);
+        let gains: Vec<f64> = simpler
+            .per_board
+            .iter()
+            .zip(&self.per_board)
+            .map(|(a, b)| (a - b) / sigma2)
+            .collect();
+        let b = gains.len() as f64;
+        if b < 2.0 {
+            return 0.0;
+        }
+        let mean = gains.iter().sum::<f64>() / b;
+        let var = gains.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / (b - 1.0);
+        let added = self.coefficients.saturating_sub(simpler.coefficients) as f64;
+        (mean * b - added) / (var * b).sqrt().max(f64::MIN_POSITIVE)
     }
 }
 
@@ -154,9 +188,12 @@ fn raise_rig_lens(problem: &mut BundleProblem) -> usize {
         }
         iterations += problem.solve(SolveOptions::default()).iterations;
         let fit = Fit::of(problem);
-        let margin = fit.margin_over(accepted.0);
-        tracing::debug!("rig-wide lens of at least {model:?}: evidence margin {margin:.1}");
-        if margin > 0.0 {
+        let margin = fit.margin_over(&accepted.0);
+        let consistency = fit.consistency_over(&accepted.0);
+        tracing::debug!(
+            "rig-wide lens of at least {model:?}: evidence margin {margin:.1}, consistency {consistency:.1}"
+        );
+        if margin > 0.0 && consistency > Z_99 {
             accepted = (fit, state(problem));
         }
     }
