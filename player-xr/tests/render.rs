@@ -224,7 +224,11 @@ fn render_pair(
 /// How many of `a`'s bytes differ from `b`'s (same size).
 fn differing_bytes(a: &RgbaImage, b: &RgbaImage) -> usize {
     assert_eq!(a.dimensions(), b.dimensions());
-    a.as_raw().iter().zip(b.as_raw()).filter(|(x, y)| x != y).count()
+    a.as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .filter(|(x, y)| x != y)
+        .count()
 }
 
 /// A headset's stereo pair drawn into the two layers of one texture gives exactly the images of
@@ -253,14 +257,22 @@ fn stereo_pair_matches_drawing_each_eye() {
         (RenderPath::Compute, StereoMode::PerView),
     ] {
         let mut renderer = new_renderer(&gpu, path);
-        assert_eq!(renderer.stereo_mode(&gpu), mode, "{path} on {}", gpu.describe());
+        assert_eq!(
+            renderer.stereo_mode(&gpu),
+            mode,
+            "{path} on {}",
+            gpu.describe()
+        );
         let stereo = render_pair(&gpu, renderer.as_mut(), &frame, [&left, &right], &params);
         let each = render(&gpu, path, &frame, &[left.clone(), right.clone()], 12);
         for eye in 0..2 {
             let n = differing_bytes(&stereo[eye], &each[eye]);
             assert_eq!(n, 0, "{path} ({mode}): eye {eye} differs in {n} bytes");
         }
-        assert_ne!(stereo[0], stereo[1], "{path}: both eyes show the same image");
+        assert_ne!(
+            stereo[0], stereo[1],
+            "{path}: both eyes show the same image"
+        );
     }
 }
 
@@ -285,7 +297,9 @@ fn multiview_self_test_predicts_the_multiview_pass() {
     assert_eq!(forced.stereo_mode(&gpu), StereoMode::Multiview);
     let stereo = render_pair(&gpu, &mut forced, &frame, [&left, &right], &params);
     let each = render(&gpu, RenderPath::Raster, &frame, &[left, right], 8);
-    let differing: Vec<usize> = (0..2).map(|e| differing_bytes(&stereo[e], &each[e])).collect();
+    let differing: Vec<usize> = (0..2)
+        .map(|e| differing_bytes(&stereo[e], &each[e]))
+        .collect();
     let works = multiview::works(&gpu);
     eprintln!(
         "{}: multiview self-test {}, forced multiview pair differs from per-eye renders in {:?} bytes",
@@ -294,9 +308,17 @@ fn multiview_self_test_predicts_the_multiview_pass() {
         differing
     );
     if works {
-        assert_eq!(differing, [0, 0], "the self-test passed but multiview draws wrong images");
+        assert_eq!(
+            differing,
+            [0, 0],
+            "the self-test passed but multiview draws wrong images"
+        );
     } else {
-        assert_ne!(differing, [0, 0], "the self-test failed but multiview draws right images");
+        assert_ne!(
+            differing,
+            [0, 0],
+            "the self-test failed but multiview draws right images"
+        );
     }
     let per_view = RasterRenderer::with_multiview(&gpu, false);
     assert_eq!(per_view.stereo_mode(&gpu), StereoMode::PerView);

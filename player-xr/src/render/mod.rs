@@ -11,6 +11,7 @@ pub mod multiview;
 mod prepare;
 mod raster;
 
+use std::num::NonZeroU32;
 use std::str::FromStr;
 
 use thiserror::Error;
@@ -226,6 +227,38 @@ pub(crate) fn shader(device: &wgpu::Device, label: &str, source: &str) -> wgpu::
     device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(label),
         source: wgpu::ShaderSource::Wgsl(code.into()),
+    })
+}
+
+/// A pipeline drawing one full-screen triangle (vertex entry `vs` of `module`) with fragment
+/// entry `entry` into one `format` target; broadcast to the views of `mask` (multiview) if given.
+pub(crate) fn fullscreen_pipeline(
+    device: &wgpu::Device,
+    module: &wgpu::ShaderModule,
+    entry: &str,
+    format: wgpu::TextureFormat,
+    mask: Option<NonZeroU32>,
+) -> wgpu::RenderPipeline {
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some(entry),
+        layout: None,
+        vertex: wgpu::VertexState {
+            module,
+            entry_point: Some("vs"),
+            compilation_options: Default::default(),
+            buffers: &[],
+        },
+        primitive: wgpu::PrimitiveState::default(),
+        depth_stencil: None,
+        multisample: wgpu::MultisampleState::default(),
+        fragment: Some(wgpu::FragmentState {
+            module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            targets: &[Some(format.into())],
+        }),
+        multiview_mask: mask,
+        cache: None,
     })
 }
 

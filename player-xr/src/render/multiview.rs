@@ -9,6 +9,7 @@ use std::num::NonZeroU32;
 
 use crate::gpu::Gpu;
 use crate::offscreen::{OFFSCREEN_FORMAT, OffscreenStereo};
+use crate::render::fullscreen_pipeline;
 
 /// Multiview mask of a stereo pair: texture layers 0 and 1.
 pub const STEREO_MASK: NonZeroU32 = NonZeroU32::new(0b11).unwrap();
@@ -25,7 +26,10 @@ pub fn advertised(gpu: &Gpu) -> bool {
 /// Whether `gpu` advertises multiview and passes the self-test. Logs why when it does not.
 pub fn works(gpu: &Gpu) -> bool {
     if !advertised(gpu) {
-        tracing::info!("{}: no multiview, stereo drawn one eye after the other", gpu.describe());
+        tracing::info!(
+            "{}: no multiview, stereo drawn one eye after the other",
+            gpu.describe()
+        );
         return false;
     }
     match self_test(gpu) {
@@ -51,27 +55,7 @@ fn self_test(gpu: &Gpu) -> Result<(), String> {
             include_str!("../../../shaders/multiview_probe.wgsl").into(),
         ),
     });
-    let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-        label: Some("multiview probe"),
-        layout: None,
-        vertex: wgpu::VertexState {
-            module: &module,
-            entry_point: Some("vs"),
-            compilation_options: Default::default(),
-            buffers: &[],
-        },
-        primitive: wgpu::PrimitiveState::default(),
-        depth_stencil: None,
-        multisample: wgpu::MultisampleState::default(),
-        fragment: Some(wgpu::FragmentState {
-            module: &module,
-            entry_point: Some("fs"),
-            compilation_options: Default::default(),
-            targets: &[Some(OFFSCREEN_FORMAT.into())],
-        }),
-        multiview_mask: Some(STEREO_MASK),
-        cache: None,
-    });
+    let pipeline = fullscreen_pipeline(device, &module, "fs", OFFSCREEN_FORMAT, Some(STEREO_MASK));
     let pair = OffscreenStereo::new(gpu, PROBE_SIZE);
     let mut enc = device.create_command_encoder(&Default::default());
     {

@@ -17,7 +17,7 @@ use crate::render::multiview::{self, STEREO_MASK};
 use crate::render::prepare::ViewSlot;
 use crate::render::{
     PointRenderer, Prepare, RenderError, RenderParams, RenderPath, StereoMode, ViewTarget,
-    bind_group, check_inputs, shader,
+    bind_group, check_inputs, fullscreen_pipeline, shader,
 };
 use crate::timer::GpuTimer;
 
@@ -114,36 +114,6 @@ fn colour_attachment(
             load: clear.map_or(wgpu::LoadOp::Load, wgpu::LoadOp::Clear),
             store: wgpu::StoreOp::Store,
         },
-    })
-}
-
-fn fullscreen_pipeline(
-    device: &wgpu::Device,
-    module: &wgpu::ShaderModule,
-    entry: &str,
-    format: wgpu::TextureFormat,
-    mask: Option<NonZeroU32>,
-) -> wgpu::RenderPipeline {
-    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-        label: Some(entry),
-        layout: None,
-        vertex: wgpu::VertexState {
-            module,
-            entry_point: Some("vs"),
-            compilation_options: Default::default(),
-            buffers: &[],
-        },
-        primitive: wgpu::PrimitiveState::default(),
-        depth_stencil: None,
-        multisample: wgpu::MultisampleState::default(),
-        fragment: Some(wgpu::FragmentState {
-            module,
-            entry_point: Some(entry),
-            compilation_options: Default::default(),
-            targets: &[Some(format.into())],
-        }),
-        multiview_mask: mask,
-        cache: None,
     })
 }
 
