@@ -331,7 +331,7 @@ impl Pipelines {
                     multiview_mask: self.mask,
                     ..Default::default()
                 });
-                if frame.len() > 0 {
+                if !frame.is_empty() {
                     pass.set_pipeline(&self.peel);
                     pass.set_bind_group(0, &peel_bg[read], &[]);
                     pass.draw(0..4, 0..frame.len());
