@@ -347,6 +347,8 @@ impl Loop<'_> {
                     }
                 })
                 .collect();
+            // Eyes drawn into the swapchain itself are the two layers of one image, so they may
+            // go in one multiview pass; the compute path's canvases are separate textures.
             match (&self.frame, &self.canvases) {
                 (Some(f), Some(_)) => {
                     self.renderer
