@@ -49,6 +49,9 @@ pub struct BaObservation {
     pub point: DVec3,
     /// Where it was detected (pixels).
     pub pixel: DVec2,
+    /// Inverse noise variance of the detection relative to a typical corner of the problem
+    /// (1 for a typical corner; see [`super::noise`]).
+    pub weight: f64,
 }
 
 /// Cameras, board poses (board→world) and observations.
@@ -117,6 +120,18 @@ impl BundleProblem {
             .collect()
     }
 
+    /// Reprojection error lengths scaled by the square root of each observation's weight: the
+    /// errors in units of a typical corner's noise, which the solver minimises.
+    pub fn weighted_errors(&self) -> Vec<f64> {
+        (0..self.observations.len())
+            .into_par_iter()
+            .map(|i| {
+                let w = self.observations[i].weight.sqrt();
+                self.residual(i).map_or(1e6, |r| r.length() * w)
+            })
+            .collect()
+    }
+
     /// Root mean square reprojection error in pixels.
     pub fn rms(&self) -> f64 {
         let e = self.errors();
@@ -127,7 +142,10 @@ impl BundleProblem {
     }
 
     fn robust_cost(&self, huber: f64) -> f64 {
-        self.errors().iter().map(|&e| huber_rho(e, huber)).sum()
+        self.weighted_errors()
+            .iter()
+            .map(|&e| huber_rho(e, huber))
+            .sum()
     }
 
     /// Runs Levenberg–Marquardt until the cost stops decreasing.
@@ -247,8 +265,8 @@ impl BundleProblem {
             }
             let pj = project_with_jacobian(&cam.intrinsics, pc);
             let r = pj.pixel - o.pixel;
-            let e = r.length();
-            let w = if e <= huber { 1.0 } else { huber / e };
+            let e = r.length() * o.weight.sqrt();
+            let w = o.weight * if e <= huber { 1.0 } else { huber / e };
             let dw_rot = -(skew(rxw));
             let db_rot = -(cam.pose.r * skew(rp));
             let mut jc = SMatrix::<f64, 2, NC>::zeros();

@@ -8,6 +8,7 @@ use glam::{DMat3, DVec2, DVec3};
 use super::bundle::{BaCamera, BaObservation, BundleProblem, SolveOptions};
 use super::error::CalibError;
 use super::lens::select_lens;
+use super::noise::weigh_views;
 use super::pose::Pose;
 use super::projection::{Intrinsics, LensModel};
 use super::views::{CameraViews, View};
@@ -305,6 +306,9 @@ fn refine(
         }
         Refine::Estimate(None) => select_lens(&mut problem),
     };
+    // With the model chosen, sharp views count more than blurred ones.
+    weigh_views(&mut problem);
+    problem.solve(SolveOptions::default());
     Ok(IntrinsicCalibration {
         intrinsics: problem.cameras[0].intrinsics,
         lens,
@@ -330,6 +334,7 @@ fn observations(board: &Board, views: &[View]) -> Vec<BaObservation> {
                 board: b,
                 point: board.corner(*id),
                 pixel: *px,
+                weight: 1.0,
             })
         })
         .collect()

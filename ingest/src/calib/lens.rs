@@ -17,6 +17,9 @@
 //! asks for about 5 σ of evidence at a rig's tens of thousands of residuals); then per camera
 //! within the rig ([`enrich_lenses`]), where the board poses that other cameras saw too separate
 //! the principal point from the tangential distortion far better than one camera's views can.
+//! Both rig steps also ask that the board poses share the gain (`CONSISTENCY_SIGMAS`). The
+//! choice is made with every corner weighted alike; the noise weights of [`super::noise`] come
+//! after it.
 
 use super::bundle::{BaCamera, BaObservation, BundleProblem, SolveOptions};
 use super::pose::Pose;
@@ -72,7 +75,7 @@ impl Fit {
     fn of(problem: &BundleProblem) -> Fit {
         let n = 2.0 * problem.observations.len() as f64;
         let mut per_board = vec![0.0; problem.boards.len()];
-        let errors = problem.errors();
+        let errors = problem.weighted_errors();
         for (o, e) in problem.observations.iter().zip(&errors) {
             per_board[o.board] += e * e;
         }
@@ -155,7 +158,8 @@ const ENRICH_PASSES: usize = 3;
 
 /// Over a solved rig, raises the lenses of all cameras together where the whole rig's evidence
 /// asks for it ([`raise_rig_lens`]); then gives each camera in turn the richer lens model that
-/// lowers the criterion most (if any does), solves the rig again if any camera changed, and
+/// lowers the criterion most (if any does, with its board poses sharing the gain as in the
+/// rig-wide step), solves the rig again if any camera changed, and
 /// repeats while some
 /// camera changes (at most [`ENRICH_PASSES`] passes): a camera's evidence is judged with its
 /// neighbours' lenses as they stand, and a neighbour whose lens was too simple biases it. Each
@@ -226,18 +230,24 @@ fn enrich_pass(problem: &mut BundleProblem) -> (bool, usize) {
             continue;
         }
         let (mut local, lc, boards) = neighbourhood(problem, c);
-        let mut best = (bic(&local), state(&local));
+        let mut best = (bic(&local), Fit::of(&local), state(&local));
         let start = local.cameras[lc].lens;
         for model in LensModel::ALL.into_iter().filter(|m| *m > start) {
             local.cameras[lc].lens = model;
             iterations += local.solve(SolveOptions::default()).iterations;
             let score = bic(&local);
-            if score < best.0 {
-                best = (score, state(&local));
+            let fit = Fit::of(&local);
+            let consistency = fit.consistency_over(&best.1);
+            tracing::debug!(
+                "camera {c}: lens {model:?}: criterion {:.1}, consistency {consistency:.1}",
+                score - best.0
+            );
+            if score < best.0 && consistency > CONSISTENCY_SIGMAS {
+                best = (score, fit, state(&local));
                 changed = true;
             }
         }
-        (local.cameras, local.boards) = best.1;
+        (local.cameras, local.boards) = best.2;
         let cam = &mut problem.cameras[c];
         (cam.intrinsics, cam.lens, cam.pose) = (
             local.cameras[lc].intrinsics,
@@ -348,6 +358,7 @@ mod tests {
                         board: boards.len(),
                         point: *p,
                         pixel: px + DVec2::new(normal(), normal()) * 0.2,
+                        weight: 1.0,
                     });
                 }
             }

@@ -4,7 +4,8 @@
 //! Levenberg–Marquardt over the intrinsics, with the lens model chosen by the evidence
 //! ([`intrinsics`], [`lens`]) → camera graph and initial poses along a maximum spanning tree
 //! ([`graph`]) → one sparse bundle adjustment over all camera and board poses ([`bundle`]), where
-//! cameras get richer lens models while the whole rig's evidence supports them ([`lens`]) → world
+//! cameras get richer lens models while the whole rig's evidence supports them ([`lens`]), then
+//! every view weighted by the inverse of its corners' noise and the rig solved again ([`noise`]) → world
 //! frame and outputs ([`export`], [`report`]). [`command`] runs it on videos or image folders, put
 //! on one timeline by [`timeline`] when the cameras did not record frame-synchronously.
 
@@ -15,6 +16,7 @@ pub mod export;
 pub mod graph;
 pub mod intrinsics;
 pub mod lens;
+pub mod noise;
 pub mod pose;
 pub mod projection;
 pub mod report;

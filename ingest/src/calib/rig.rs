@@ -15,6 +15,7 @@ use super::intrinsics::{
     IntrinsicCalibration, calibrate_intrinsics, outlier_limit, poses_with_known_intrinsics,
 };
 use super::lens::enrich_lenses;
+use super::noise::weigh_views;
 use super::pose::Pose;
 use super::projection::{Intrinsics, LensModel};
 use super::report::{BoardPoseReport, CalibrationReport, CameraReport};
@@ -148,6 +149,7 @@ pub fn calibrate_rig(
                     board: frame_index[&v.frame],
                     point: board.corner(*id),
                     pixel: *px,
+                    weight: 1.0,
                 });
                 frames_of.push(v.frame);
             }
@@ -180,6 +182,10 @@ pub fn calibrate_rig(
     if opts.lens.is_none() {
         summary.iterations += enrich_lenses(&mut problem);
     }
+    // Sharp views count more than blurred ones (weights from the residuals at this solution).
+    let (lightest, heaviest) = weigh_views(&mut problem);
+    tracing::debug!("view weights from {lightest:.3} to {heaviest:.2}");
+    summary.iterations += problem.solve(SolveOptions::default()).iterations;
 
     let to_world = world_transform(&problem, &opts.world, root);
     let mut world_poses: Vec<Pose> = problem
