@@ -156,20 +156,25 @@ impl Detector {
             Inner::Chessboard(det) => {
                 let cloud =
                     calib_targets_chessboard::detect_corners(&view, &default_chess_config());
-                match det.detect(&cloud) {
-                    Some(found) => {
-                        let labelled: Vec<((i32, i32), DVec2)> = found
-                            .corners
-                            .iter()
-                            .map(|c| {
-                                (
-                                    (c.grid.u, c.grid.v),
-                                    DVec2::new(c.position.x as f64, c.position.y as f64),
-                                )
-                            })
-                            .collect();
-                        label_chessboard(&self.board, image, &labelled)
-                    }
+                let Some(found) = det.detect(&cloud) else {
+                    return Vec::new();
+                };
+                let labelled: Vec<((i32, i32), DVec2)> = found
+                    .corners
+                    .iter()
+                    .map(|c| {
+                        (
+                            (c.grid.u, c.grid.v),
+                            DVec2::new(c.position.x as f64, c.position.y as f64),
+                        )
+                    })
+                    .collect();
+                let candidates: Vec<DVec2> = cloud
+                    .iter()
+                    .map(|c| DVec2::new(c.position.x as f64, c.position.y as f64))
+                    .collect();
+                match board_window(self.board.inner_corners(), &labelled, &candidates) {
+                    Some(window) => label_chessboard(&self.board, image, &window),
                     None => Vec::new(),
                 }
             }
@@ -248,6 +253,97 @@ impl Detector {
             })
             .collect()
     }
+}
+
+/// Most board positions a chessboard window may miss and still be completed from the corner
+/// candidates.
+const MAX_FILLED: usize = 4;
+
+/// Cuts a chessboard grid that the detector grew past the board (corners of the board's frame or
+/// of the background joined to it, as on real photos) to the board's `(cols, rows)` inner
+/// corners: the window of that size (either orientation) holding the most grid corners, the few
+/// positions it misses (at most [`MAX_FILLED`]) filled with the corner candidate nearest their
+/// prediction from their neighbours. `None` when two windows hold equally many corners (a
+/// larger board than the one defined), or when the window cannot be completed.
+fn board_window(
+    (cols, rows): (u32, u32),
+    labelled: &[((i32, i32), DVec2)],
+    candidates: &[DVec2],
+) -> Option<Vec<((i32, i32), DVec2)>> {
+    let at: std::collections::HashMap<(i32, i32), DVec2> = labelled.iter().copied().collect();
+    let umin = labelled.iter().map(|l| l.0.0).min()?;
+    let umax = labelled.iter().map(|l| l.0.0).max()?;
+    let vmin = labelled.iter().map(|l| l.0.1).min()?;
+    let vmax = labelled.iter().map(|l| l.0.1).max()?;
+    let mut best: Option<((i32, i32, i32, i32), usize)> = None;
+    let mut tied = false;
+    let sizes = [(cols as i32, rows as i32), (rows as i32, cols as i32)];
+    for (w, h) in sizes.into_iter().take(if cols == rows { 1 } else { 2 }) {
+        for u0 in umin..=umax - w + 1 {
+            for v0 in vmin..=vmax - h + 1 {
+                let count = (u0..u0 + w)
+                    .flat_map(|u| (v0..v0 + h).map(move |v| (u, v)))
+                    .filter(|k| at.contains_key(k))
+                    .count();
+                match best {
+                    Some((_, c)) if count < c => {}
+                    Some((_, c)) if count == c => tied = true,
+                    _ => (best, tied) = (Some(((u0, v0, w, h), count)), false),
+                }
+            }
+        }
+    }
+    let ((u0, v0, w, h), count) = best?;
+    if tied || count + MAX_FILLED < (w * h) as usize {
+        return None;
+    }
+    let mut window: std::collections::HashMap<(i32, i32), DVec2> = at
+        .into_iter()
+        .filter(|((u, v), _)| (u0..u0 + w).contains(u) && (v0..v0 + h).contains(v))
+        .collect();
+    // Fill the gaps, each from the parallelograms its known neighbours make, repeatedly so that a
+    // filled corner can predict the next.
+    let mut missing: Vec<(i32, i32)> = (u0..u0 + w)
+        .flat_map(|u| (v0..v0 + h).map(move |v| (u, v)))
+        .filter(|k| !window.contains_key(k))
+        .collect();
+    while !missing.is_empty() {
+        let before = missing.len();
+        missing.retain(|&(u, v)| {
+            let mut predictions = Vec::new();
+            let mut steps = Vec::new();
+            for (du, dv) in [(1, 1), (1, -1), (-1, 1), (-1, -1)] {
+                let (a, b, c) = (
+                    window.get(&(u + du, v)),
+                    window.get(&(u, v + dv)),
+                    window.get(&(u + du, v + dv)),
+                );
+                if let (Some(a), Some(b), Some(c)) = (a, b, c) {
+                    predictions.push(*a + *b - *c);
+                    steps.push((*a - *c).length().min((*b - *c).length()));
+                }
+            }
+            if predictions.is_empty() {
+                return true;
+            }
+            let predicted = predictions.iter().sum::<DVec2>() / predictions.len() as f64;
+            let step = steps.iter().copied().fold(f64::INFINITY, f64::min);
+            let nearest = candidates
+                .iter()
+                .min_by(|a, b| a.distance(predicted).total_cmp(&b.distance(predicted)));
+            match nearest {
+                Some(p) if p.distance(predicted) < 0.3 * step => {
+                    window.insert((u, v), *p);
+                    false
+                }
+                _ => true,
+            }
+        });
+        if missing.len() == before {
+            return None;
+        }
+    }
+    Some(window.into_iter().collect())
 }
 
 /// Maps the detector's grid labels of a complete chessboard to board corner ids.
@@ -487,6 +583,48 @@ mod tests {
         assert_eq!(found.len(), 54);
         let err = max_error(&board, h, &found);
         assert!(err < 0.1, "max corner error {err:.3} px");
+    }
+
+    /// A 9 × 6 grid at 20 px steps as the detector labels it (`u` along the 6).
+    fn grid_labels() -> Vec<((i32, i32), DVec2)> {
+        (0..6)
+            .flat_map(|u| (0..9).map(move |v| ((u, v), DVec2::new(u as f64, v as f64) * 20.0)))
+            .collect()
+    }
+
+    #[test]
+    fn a_grid_grown_past_the_board_is_cut_to_it_and_its_gap_filled() {
+        // Two background corners joined on at the side, one board corner missed by the grid but
+        // found among the candidates (as on OpenCV's real photo left12.jpg).
+        let mut labelled = grid_labels();
+        let gap = labelled.iter().position(|l| l.0 == (0, 7)).unwrap();
+        let missed = labelled.remove(gap).1;
+        labelled.push(((-1, 8), DVec2::new(-22.0, 160.0)));
+        labelled.push(((-1, 9), DVec2::new(-20.0, 185.0)));
+        let candidates = vec![DVec2::new(300.0, 300.0), missed + DVec2::new(0.7, -0.4)];
+        let window = board_window((9, 6), &labelled, &candidates).expect("completed");
+        assert_eq!(window.len(), 54);
+        assert!(
+            window
+                .iter()
+                .all(|((u, v), _)| (0..6).contains(u) && (0..9).contains(v))
+        );
+        let filled = window.iter().find(|l| l.0 == (0, 7)).unwrap().1;
+        assert_eq!(filled, missed + DVec2::new(0.7, -0.4));
+        // Without the candidate the window stays incomplete.
+        assert!(board_window((9, 6), &labelled, &candidates[..1]).is_none());
+    }
+
+    #[test]
+    fn a_grid_larger_than_the_board_is_ambiguous() {
+        // A whole tenth row: two 9 × 6 windows are complete, and nothing says which is the board.
+        let mut labelled = grid_labels();
+        labelled.extend((0..6).map(|u| ((u, 9), DVec2::new(u as f64, 9.0) * 20.0)));
+        assert!(board_window((9, 6), &labelled, &[]).is_none());
+        assert_eq!(
+            board_window((9, 6), &grid_labels(), &[]).map(|w| w.len()),
+            Some(54)
+        );
     }
 
     #[test]
