@@ -354,9 +354,13 @@ fn extrinsics(file: &CalibFile, name: String) -> Result<Extrinsics, CalibError> 
 }
 
 /// Reads `dir/intri.yml` and `dir/extri.yml` into cameras sorted by name. Image sizes are 0 when
-/// `intri.yml` has no `H_`/`W_` (see [`fill_image_sizes`]).
+/// `intri.yml` has no `H_`/`W_` (see [`fill_image_sizes`]). A folder without `intri.yml` that
+/// holds a COLMAP text model (`cameras.txt`, `images.txt`) is read as one ([`crate::colmap`]).
 pub fn read_calibration(dir: &Path) -> Result<Vec<Camera>, CalibError> {
     let (intri_path, extri_path) = (dir.join(INTRI_FILE), dir.join(EXTRI_FILE));
+    if !intri_path.exists() && crate::colmap::is_colmap(dir) {
+        return crate::colmap::read_colmap(dir);
+    }
     let intri = read_intri(&intri_path)?;
     let extri = read_extri(&extri_path)?;
     if let Some(e) = extri

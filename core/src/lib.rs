@@ -13,6 +13,7 @@
 pub mod calib;
 pub mod camera;
 pub mod clip;
+pub mod colmap;
 pub mod dataset;
 pub mod fsutil;
 pub mod manifest;

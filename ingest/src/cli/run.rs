@@ -16,7 +16,9 @@ pub struct RunArgs {
     /// calibration's camera names).
     #[arg(long, required = true, num_args = 1..)]
     videos: Vec<PathBuf>,
-    /// Directory holding intri.yml and extri.yml.
+    /// Calibration directory: intri.yml and extri.yml (EasyVolcap, as `calibrate` writes), or a
+    /// COLMAP text model (cameras.txt and images.txt, one image per camera, the camera named
+    /// after the image's folder or file name).
     #[arg(long)]
     calib: PathBuf,
     /// Dataset directory to write (replaced if it holds a dataset of the same cameras).

@@ -59,7 +59,8 @@ pub enum MaskSource {
 pub struct RunOptions {
     /// A directory of videos, or the video files (camera name = file stem).
     pub videos: Vec<PathBuf>,
-    /// Directory with `intri.yml` and `extri.yml`.
+    /// Directory with `intri.yml` and `extri.yml`, or a COLMAP text model (see
+    /// [`yakumo_core::calib::read_calibration`]).
     pub calib: PathBuf,
     /// Dataset directory to create (or replace, if it holds a dataset of the same cameras).
     pub out: PathBuf,
