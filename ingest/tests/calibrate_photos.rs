@@ -23,10 +23,13 @@ fn data() -> &'static Path {
     ))
 }
 
-/// Runs `calibrate --json` on the left and right folders; returns the cameras and the report.
-fn calibrate(out: &Path) -> (Vec<Camera>, Value) {
+/// Runs `calibrate --json` on the left and right folders (with `extra` arguments); returns the
+/// cameras and the report.
+fn calibrate(out: &Path, extra: &[&str]) -> (Vec<Camera>, Value) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_yakumo-ingest"))
-        .args(["calibrate", "--json", "--board"])
+        .args(["calibrate", "--json"])
+        .args(extra)
+        .arg("--board")
         .arg(data().join("board.toml"))
         .arg("--input")
         .arg(data().join("left"))
@@ -128,7 +131,7 @@ fn opencv_camera(reference: &Value, name: &str) -> Camera {
 #[test]
 fn a_real_stereo_pair_agrees_with_opencv() {
     let dir = tempfile::tempdir().unwrap();
-    let (cameras, report) = calibrate(dir.path());
+    let (cameras, report) = calibrate(dir.path(), &[]);
     let reference = opencv();
     assert_eq!(cameras.len(), 2);
     let (left, right) = (&cameras[0], &cameras[1]);
@@ -242,4 +245,34 @@ fn a_real_stereo_pair_agrees_with_opencv() {
         ours <= theirs * 1.02,
         "epipolar RMS of OpenCV's corners {ours:.4} px under our geometry, {theirs:.4} px under OpenCV's"
     );
+}
+
+/// The views each camera's detections gave, from the report.
+fn views_detected(report: &Value) -> Vec<u64> {
+    report["cameras"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["views_detected"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_second_run_reuses_the_stored_detections() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, first) = calibrate(dir.path(), &[]);
+    assert_eq!(views_detected(&first), [13, 13]);
+    // Two views taken out of the stored left detections: a run that reuses them sees 11.
+    let stored = dir.path().join("detections/left.json");
+    let mut entry: Value =
+        serde_json::from_str(&std::fs::read_to_string(&stored).unwrap()).unwrap();
+    entry["views"]["views"].as_array_mut().unwrap().truncate(11);
+    std::fs::write(&stored, serde_json::to_string(&entry).unwrap()).unwrap();
+    let (_, second) = calibrate(dir.path(), &[]);
+    assert_eq!(views_detected(&second), [11, 13]);
+    // --redetect looks at the photos again (and stores what it found).
+    let (_, third) = calibrate(dir.path(), &["--redetect"]);
+    assert_eq!(views_detected(&third), [13, 13]);
+    let (_, fourth) = calibrate(dir.path(), &[]);
+    assert_eq!(views_detected(&fourth), [13, 13]);
 }

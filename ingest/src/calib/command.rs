@@ -10,6 +10,7 @@ use image::GrayImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
+use super::detections::{DETECTIONS_DIR, DetectionStore};
 use super::export::{write_colmap, write_json};
 use super::report::SyncReport;
 use super::rig::{RigOptions, WorldFrame, calibrate_rig};
@@ -37,9 +38,15 @@ pub struct CalibrateArgs {
     /// `--sync`; images with the same index are taken as simultaneous.
     #[arg(long, required = true, num_args = 1..)]
     pub input: Vec<PathBuf>,
-    /// Output folder: intri.yml, extri.yml, calibration.json, colmap/.
+    /// Output folder: intri.yml, extri.yml, calibration.json, colmap/, and detections/ (each
+    /// camera's board detections, reused by a later run into the same folder while the inputs,
+    /// board and --step are unchanged: an interrupted run resumes, a run with other solver
+    /// options skips detection).
     #[arg(long)]
     pub out: PathBuf,
+    /// Detect the board again even where detections/ holds up-to-date detections.
+    #[arg(long)]
+    pub redetect: bool,
     /// Calibrate only the intrinsics (extrinsics are written as identity).
     #[arg(long)]
     pub intrinsics_only: bool,
@@ -83,16 +90,30 @@ enum Source {
     Images(Vec<PathBuf>),
 }
 
+impl Source {
+    /// The files the camera's frames come from.
+    fn files(&self) -> Vec<PathBuf> {
+        match self {
+            Source::Video(path, _) => vec![path.clone()],
+            Source::Images(paths) => paths.clone(),
+        }
+    }
+
+    /// Number of frames, when known beforehand.
+    fn frame_count(&self) -> Option<u64> {
+        match self {
+            Source::Images(paths) => Some(paths.len() as u64),
+            Source::Video(_, info) => info.video.as_ref().map(|v| v.frame_count),
+        }
+    }
+}
+
 /// A progress bar over the frames the board is searched in (every `step`-th of each source),
 /// with an ETA; a spinner when a video's frames cannot be counted beforehand.
 fn detection_progress(sources: &[(String, Source)], step: usize) -> ProgressBar {
-    let frames = |source: &Source| match source {
-        Source::Images(paths) => Some(paths.len() as u64),
-        Source::Video(_, info) => info.video.as_ref().map(|v| v.frame_count),
-    };
     let total: Option<u64> = sources
         .iter()
-        .map(|(_, source)| frames(source).map(|n| n.div_ceil(step as u64)))
+        .map(|(_, source)| source.frame_count().map(|n| n.div_ceil(step as u64)))
         .sum();
     let (progress, template) = match total {
         Some(n) => (
@@ -128,17 +149,43 @@ pub fn run(args: CalibrateArgs) -> Result<()> {
         options.fixed_intrinsics = read_fixed_intrinsics(path, &sources)?;
     }
 
+    let store = DetectionStore::new(&args.out, format!("{board:?}"), step);
     let progress = detection_progress(&sources, step);
     let mut views = Vec::new();
+    let mut reused = Vec::new();
     for (name, source) in &sources {
         progress.set_message(format!("camera {name}"));
-        let cam = detect_camera(&detector, name, source, step, &|| progress.inc(1))?;
+        let files = source.files();
+        let stored = if args.redetect {
+            None
+        } else {
+            store.load(name, &files)?
+        };
+        let cam = match stored {
+            Some(cam) => {
+                progress.inc(source.frame_count().map_or(0, |n| n.div_ceil(step as u64)));
+                reused.push(name.as_str());
+                cam
+            }
+            None => {
+                let cam = detect_camera(&detector, name, source, step, &|| progress.inc(1))?;
+                store.store(&files, &cam)?;
+                cam
+            }
+        };
         views.push(cam);
     }
     progress.finish_with_message(format!(
         "board detection done on {} frames",
         progress.position()
     ));
+    if !reused.is_empty() {
+        tracing::info!(
+            "reused the board detections of camera(s) {} from {} (--redetect to detect again)",
+            reused.join(", "),
+            args.out.join(DETECTIONS_DIR).display()
+        );
+    }
 
     let sync = synchronise(
         &sources,

@@ -11,6 +11,7 @@
 
 pub mod bundle;
 pub mod command;
+pub mod detections;
 mod error;
 pub mod export;
 pub mod graph;

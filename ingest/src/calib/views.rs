@@ -3,7 +3,7 @@
 use glam::DVec2;
 
 /// The board corners found in one image.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct View {
     /// Frame index on the common timeline (the camera's own frame index when the cameras
     /// recorded frame-synchronously; see [`super::timeline`]).
@@ -18,7 +18,7 @@ pub struct View {
 }
 
 /// Everything one camera saw of the board.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CameraViews {
     /// Camera name (dataset naming, e.g. `"00"`).
     pub name: String,

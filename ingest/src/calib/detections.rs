@@ -1,0 +1,163 @@
+//! Board detections kept between runs of `calibrate`, one file per camera in `OUT/detections/`.
+//!
+//! Finding the board in every frame is most of a calibration's time (minutes per camera for long
+//! videos); the solve takes seconds. So each camera's detections are written as soon as they are
+//! found, and a later run with the same output folder reuses them when nothing they depend on has
+//! changed: the input files (path, size, modification time), the board, the frame step and this
+//! program's version. An interrupted run thus resumes with the cameras it had finished, and
+//! calibrating again with other solver options (`--up`, `--world`, `--lens`) skips detection.
+
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use yakumo_core::fsutil::write_atomic;
+
+use super::views::CameraViews;
+
+/// Folder inside the output folder that holds the detections.
+pub const DETECTIONS_DIR: &str = "detections";
+
+/// What a camera's detections depend on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Fingerprint {
+    /// `yakumo-ingest` version (the detector may change between versions).
+    version: String,
+    /// The board as parsed (its `Debug` form: every dimension, not the file's comments).
+    board: String,
+    /// Every `step`-th frame was searched.
+    step: usize,
+    /// Input files: path, size in bytes, modification time in nanoseconds since 1970.
+    files: Vec<(PathBuf, u64, u128)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    fingerprint: Fingerprint,
+    views: CameraViews,
+}
+
+/// The detections of one output folder.
+pub struct DetectionStore {
+    dir: PathBuf,
+    board: String,
+    step: usize,
+}
+
+impl DetectionStore {
+    /// The store in `out/detections/` for detections of `board` (its `Debug` form) at `step`.
+    pub fn new(out: &Path, board: String, step: usize) -> DetectionStore {
+        DetectionStore {
+            dir: out.join(DETECTIONS_DIR),
+            board,
+            step,
+        }
+    }
+
+    fn path(&self, camera: &str) -> PathBuf {
+        self.dir.join(format!("{camera}.json"))
+    }
+
+    fn fingerprint(&self, files: &[PathBuf]) -> Result<Fingerprint> {
+        let files = files
+            .iter()
+            .map(|path| {
+                let meta = std::fs::metadata(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let modified = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                Ok((path.clone(), meta.len(), modified))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Fingerprint {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            board: self.board.clone(),
+            step: self.step,
+            files,
+        })
+    }
+
+    /// Camera `camera`'s stored detections, if they were made from `files` as they are now (and
+    /// the same board and step); `None` when there are none or they are out of date. A file that
+    /// cannot be parsed counts as none (it is replaced after detecting again).
+    pub fn load(&self, camera: &str, files: &[PathBuf]) -> Result<Option<CameraViews>> {
+        let path = self.path(camera);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return Ok(None);
+        };
+        let Ok(entry) = serde_json::from_str::<Entry>(&text) else {
+            tracing::warn!("{} cannot be read; detecting again", path.display());
+            return Ok(None);
+        };
+        let current = self.fingerprint(files)?;
+        if entry.fingerprint != current || entry.views.name != camera {
+            tracing::info!(
+                "camera {camera}: inputs, board or step changed since {}; detecting again",
+                path.display()
+            );
+            return Ok(None);
+        }
+        Ok(Some(entry.views))
+    }
+
+    /// Stores camera `views.name`'s detections, made from `files` (written atomically).
+    pub fn store(&self, files: &[PathBuf], views: &CameraViews) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        let entry = Entry {
+            fingerprint: self.fingerprint(files)?,
+            views: views.clone(),
+        };
+        let path = self.path(&views.name);
+        let text = serde_json::to_string(&entry).context("serialising detections")?;
+        write_atomic(&path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calib::views::View;
+    use glam::DVec2;
+
+    fn views(name: &str) -> CameraViews {
+        CameraViews {
+            name: name.into(),
+            width: 64,
+            height: 48,
+            views: vec![View {
+                frame: 3,
+                corners: vec![(0, DVec2::new(1.5, 2.25)), (7, DVec2::new(9.0, 4.0))],
+                simultaneous: true,
+            }],
+        }
+    }
+
+    #[test]
+    fn detections_come_back_until_an_input_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("a.mp4");
+        std::fs::write(&input, b"video").unwrap();
+        let files = vec![input.clone()];
+        let store = DetectionStore::new(&dir.path().join("out"), "board A".into(), 2);
+        assert!(store.load("a", &files).unwrap().is_none());
+        store.store(&files, &views("a")).unwrap();
+        assert_eq!(store.load("a", &files).unwrap(), Some(views("a")));
+        // Another board or step: not reused.
+        let other_board = DetectionStore::new(&dir.path().join("out"), "board B".into(), 2);
+        assert!(other_board.load("a", &files).unwrap().is_none());
+        let other_step = DetectionStore::new(&dir.path().join("out"), "board A".into(), 1);
+        assert!(other_step.load("a", &files).unwrap().is_none());
+        // The input rewritten (another size): not reused.
+        std::fs::write(&input, b"another video").unwrap();
+        assert!(store.load("a", &files).unwrap().is_none());
+        // A damaged file counts as none.
+        std::fs::write(dir.path().join("out/detections/a.json"), b"{").unwrap();
+        assert!(store.load("a", &files).unwrap().is_none());
+    }
+}
