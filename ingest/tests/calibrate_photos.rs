@@ -9,12 +9,15 @@
 //! 0.20° about x), and a test that needs no reference: the epipolar error of OpenCV's own corners
 //! under our stereo geometry, which must be as small as under OpenCV's geometry fitted to them.
 
+use std::ffi::OsStr;
 use std::path::Path;
 
 use glam::{DMat3, DVec2, DVec3};
 use serde_json::Value;
 use yakumo_core::camera::intrinsic_matrix;
 use yakumo_core::{Camera, Distortion};
+
+mod common;
 
 fn data() -> &'static Path {
     Path::new(concat!(
@@ -26,26 +29,22 @@ fn data() -> &'static Path {
 /// Runs `calibrate --json` on the left and right folders (with `extra` arguments); returns the
 /// cameras and the report.
 fn calibrate(out: &Path, extra: &[&str]) -> (Vec<Camera>, Value) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_yakumo-ingest"))
-        .args(["calibrate", "--json"])
-        .args(extra)
-        .arg("--board")
-        .arg(data().join("board.toml"))
-        .arg("--input")
-        .arg(data().join("left"))
-        .arg(data().join("right"))
-        .arg("--out")
-        .arg(out)
-        .env("RUST_LOG", "error")
-        .output()
-        .expect("run yakumo-ingest calibrate");
-    assert!(
-        output.status.success(),
-        "calibrate failed: {}",
-        String::from_utf8_lossy(&output.stderr)
+    let (board, left, right) = (
+        data().join("board.toml"),
+        data().join("left"),
+        data().join("right"),
     );
-    let report =
-        serde_json::from_slice(&output.stdout).expect("calibrate --json prints the report");
+    let mut args: Vec<&OsStr> = extra.iter().map(OsStr::new).collect();
+    args.extend([
+        "--board".as_ref(),
+        board.as_os_str(),
+        "--input".as_ref(),
+        left.as_os_str(),
+        right.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    let report = common::run_calibrate(&args);
     let cameras = yakumo_core::calib::read_calibration(out).expect("intri.yml and extri.yml");
     (cameras, report)
 }

@@ -1,6 +1,9 @@
 //! Helpers shared by the calibration tests: running `yakumo-ingest calibrate` on a synthetic
 //! capture, and comparing a calibrated rig with the truth.
 
+// Each test binary that includes this module uses a part of it.
+#![allow(dead_code)]
+
 use glam::{DMat3, DVec2, DVec3};
 use yakumo_core::Camera;
 
@@ -90,29 +93,35 @@ pub fn errors(est: &[Camera], truth: &[Camera], reach: impl Fn(usize) -> f64) ->
 
 /// Runs `yakumo-ingest calibrate --json` on the board videos of the synthetic capture in `dir`
 /// (`dir/calib`), writing to `out`; returns the JSON report and the seconds it took.
-#[allow(dead_code)] // calibrate.rs solves correspondences directly and never calls it
 pub fn calibrate_board_videos(
     dir: &std::path::Path,
     out: &std::path::Path,
 ) -> (serde_json::Value, f64) {
     let t = std::time::Instant::now();
+    let report = run_calibrate(&[
+        "--board".as_ref(),
+        dir.join("calib/board.toml").as_os_str(),
+        "--input".as_ref(),
+        dir.join("calib").as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    (report, t.elapsed().as_secs_f64())
+}
+
+/// Runs `yakumo-ingest calibrate --json ARGS`, asserts that it succeeds, and returns the report
+/// it prints.
+pub fn run_calibrate(args: &[&std::ffi::OsStr]) -> serde_json::Value {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_yakumo-ingest"))
-        .args(["calibrate", "--json", "--board"])
-        .arg(dir.join("calib/board.toml"))
-        .arg("--input")
-        .arg(dir.join("calib"))
-        .arg("--out")
-        .arg(out)
+        .args(["calibrate", "--json"])
+        .args(args)
         .env("RUST_LOG", "error")
         .output()
         .expect("run yakumo-ingest calibrate");
-    let seconds = t.elapsed().as_secs_f64();
     assert!(
         output.status.success(),
         "calibrate failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let report =
-        serde_json::from_slice(&output.stdout).expect("calibrate --json prints the report");
-    (report, seconds)
+    serde_json::from_slice(&output.stdout).expect("calibrate --json prints the report")
 }
