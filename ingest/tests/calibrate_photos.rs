@@ -275,3 +275,48 @@ fn a_second_run_reuses_the_stored_detections() {
     let (_, fourth) = calibrate(dir.path(), &[]);
     assert_eq!(views_detected(&fourth), [13, 13]);
 }
+
+/// The first `n` photos of `camera`, copied into `dir/camera`.
+fn copy_photos(camera: &str, n: usize, dir: &Path) -> std::path::PathBuf {
+    let out = dir.join(camera);
+    std::fs::create_dir_all(&out).unwrap();
+    let mut photos: Vec<_> = std::fs::read_dir(data().join(camera))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    photos.sort();
+    for path in photos.into_iter().take(n) {
+        std::fs::copy(&path, out.join(path.file_name().unwrap())).unwrap();
+    }
+    out
+}
+
+/// (Mirrored photos of this board cannot be told from unmirrored ones: a 10 × 7-square chessboard
+/// looks the same in a mirror turned upside down. ChArUco markers can: see
+/// `calibrate::detects_mirrored_images`.)
+#[test]
+fn too_few_photos_get_a_clear_error_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let board = data().join("board.toml");
+    let out = dir.path().join("out");
+    let few = copy_photos("right", 3, &dir.path().join("few"));
+    let err = common::calibrate_error(&[
+        "--board".as_ref(),
+        board.as_os_str(),
+        "--input".as_ref(),
+        few.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--intrinsics-only".as_ref(),
+    ]);
+    assert!(
+        err.contains("camera right")
+            && err.contains("only 3 usable board views")
+            && err.contains("record more frames"),
+        "{err}"
+    );
+    assert!(
+        !out.join("intri.yml").exists(),
+        "nothing written on failure"
+    );
+}

@@ -125,3 +125,16 @@ pub fn run_calibrate(args: &[&std::ffi::OsStr]) -> serde_json::Value {
     );
     serde_json::from_slice(&output.stdout).expect("calibrate --json prints the report")
 }
+
+/// Runs `yakumo-ingest calibrate ARGS`, asserts that it fails, and returns what it printed on
+/// standard error.
+pub fn calibrate_error(args: &[&std::ffi::OsStr]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_yakumo-ingest"))
+        .arg("calibrate")
+        .args(args)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run yakumo-ingest calibrate");
+    assert!(!output.status.success(), "calibrate succeeded on bad input");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
