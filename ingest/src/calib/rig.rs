@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use glam::{DMat3, DVec3};
+use glam::{DMat3, DVec2, DVec3};
 use rayon::prelude::*;
 use yakumo_core::Camera;
 
@@ -18,7 +18,7 @@ use super::lens::enrich_lenses;
 use super::noise::weigh_views;
 use super::pose::Pose;
 use super::projection::{Intrinsics, LensModel};
-use super::report::{BoardPoseReport, CalibrationReport, CameraReport};
+use super::report::{BoardPoseReport, CalibrationReport, CameraReport, reach};
 use super::views::{CameraViews, View};
 use crate::board::Board;
 
@@ -289,6 +289,13 @@ fn make_camera(input: &CameraViews, intr: &Intrinsics, pose: &Pose) -> Camera {
     }
 }
 
+/// [`CameraReport::reach`] of a camera's used views.
+fn camera_reach(input: &CameraViews, intrinsics: &Intrinsics, views: &[View]) -> f64 {
+    let principal = DVec2::new(intrinsics.0[2], intrinsics.0[3]);
+    let corners = views.iter().flat_map(|v| v.corners.iter().map(|c| c.1));
+    reach(input.width, input.height, principal, corners)
+}
+
 fn intrinsics_only_result(
     board: &Board,
     inputs: &[CameraViews],
@@ -311,6 +318,7 @@ fn intrinsics_only_result(
             lens: ic.lens,
             rejected_corners: ic.rejected_corners,
             rejected_frames: ic.rejected_views.clone(),
+            reach: camera_reach(input, &ic.intrinsics, &ic.views),
         })
         .collect();
     let corners: usize = intrinsic
@@ -380,6 +388,7 @@ fn rig_report(
             lens: problem.cameras[c].lens,
             rejected_corners: intrinsic[c].rejected_corners + rejected_per_camera[c],
             rejected_frames: intrinsic[c].rejected_views.clone(),
+            reach: camera_reach(input, &problem.cameras[c].intrinsics, &intrinsic[c].views),
         })
         .collect();
     let board_poses = per_frame
