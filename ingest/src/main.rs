@@ -19,7 +19,7 @@ enum Command {
     /// its ground truth (calibration, images, masks, surface points, clip).
     Synth(cli::synth::SynthArgs),
     /// Calibrate a camera rig from board videos or image folders (one per camera): writes
-    /// intri.yml, extri.yml, calibration.json and colmap/.
+    /// intri.yml, extri.yml, calibration.json, colmap/ and the board detections (detections/).
     Calibrate(yakumo_ingest::calib::command::CalibrateArgs),
     /// Show what each camera video holds and warn about cameras that differ in size or rate.
     Probe(cli::probe::ProbeArgs),
