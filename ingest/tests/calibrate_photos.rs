@@ -9,13 +9,16 @@
 //! 0.20° about x), and a test that needs no reference: the epipolar error of OpenCV's own corners
 //! under our stereo geometry, which must be as small as under OpenCV's geometry fitted to them.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::Path;
 
 use glam::{DMat3, DVec2, DVec3};
+use serde::Deserialize;
 use serde_json::Value;
 use yakumo_core::camera::intrinsic_matrix;
 use yakumo_core::{Camera, Distortion};
+use yakumo_ingest::calib::pose::skew;
 
 mod common;
 
@@ -49,15 +52,60 @@ fn calibrate(out: &Path, extra: &[&str]) -> (Vec<Camera>, Value) {
     (cameras, report)
 }
 
-fn opencv() -> Value {
+/// What OpenCV found on the photos (`opencv.json`).
+#[derive(Deserialize)]
+struct Reference {
+    cameras: HashMap<String, ReferenceCamera>,
+    stereo: ReferenceStereo,
+}
+
+/// One camera of [`Reference`]: `calibrateCamera`'s result and the corners it used.
+#[derive(Deserialize)]
+struct ReferenceCamera {
+    rms_px: f64,
+    fx: f64,
+    fy: f64,
+    cx: f64,
+    cy: f64,
+    dist: [f64; 5],
+    /// Per view, the 54 corners in OpenCV's order (the same for both cameras).
+    corners: Vec<Vec<[f64; 2]>>,
+}
+
+/// `stereoCalibrate`'s right-from-left pose (rotation rows, translation in metres).
+#[derive(Deserialize)]
+struct ReferenceStereo {
+    rotation: [[f64; 3]; 3],
+    translation_m: [f64; 3],
+}
+
+fn opencv() -> Reference {
     let text = std::fs::read_to_string(data().join("opencv.json")).expect("opencv.json");
     serde_json::from_str(&text).expect("opencv.json parses")
 }
 
-fn f64_at(v: &Value, key: &str) -> f64 {
-    v[key]
-        .as_f64()
-        .unwrap_or_else(|| panic!("opencv.json: no number {key}"))
+impl ReferenceCamera {
+    /// This camera as a [`Camera`] (pose left at the identity).
+    fn camera(&self, name: &str) -> Camera {
+        Camera {
+            name: name.to_string(),
+            width: 640,
+            height: 480,
+            k: intrinsic_matrix(self.fx, self.fy, self.cx, self.cy),
+            dist: Distortion::from_array(self.dist),
+            r: DMat3::IDENTITY,
+            t: DVec3::ZERO,
+        }
+    }
+
+    /// All views' corners in one list.
+    fn all_corners(&self) -> Vec<DVec2> {
+        self.corners
+            .iter()
+            .flatten()
+            .map(|&p| DVec2::from(p))
+            .collect()
+    }
 }
 
 /// The right camera's pose relative to the left: `x_right = r · x_left + t`.
@@ -74,12 +122,7 @@ fn epipolar_rms(
     left: &[DVec2],
     right: &[DVec2],
 ) -> f64 {
-    let tx = DMat3::from_cols(
-        DVec3::new(0.0, t.z, -t.y),
-        DVec3::new(-t.z, 0.0, t.x),
-        DVec3::new(t.y, -t.x, 0.0),
-    );
-    let essential = tx * r;
+    let essential = skew(t) * r;
     let normalised =
         |cam: &Camera, px: DVec2| cam.dist.undistort(cam.pixel_to_normalised(px)).extend(1.0);
     let mut sum = 0.0;
@@ -89,42 +132,6 @@ fn epipolar_rms(
         sum += (d * cameras.1.fx()).powi(2);
     }
     (sum / left.len() as f64).sqrt()
-}
-
-/// OpenCV's corners of one camera, all views in one list.
-fn corners(reference: &Value, camera: &str) -> Vec<DVec2> {
-    reference["cameras"][camera]["corners"]
-        .as_array()
-        .expect("corners")
-        .iter()
-        .flat_map(|view| view.as_array().expect("a view").iter())
-        .map(|p| DVec2::new(p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
-        .collect()
-}
-
-/// OpenCV's camera `name` as a [`Camera`] (pose left at the identity).
-fn opencv_camera(reference: &Value, name: &str) -> Camera {
-    let c = &reference["cameras"][name];
-    let d: Vec<f64> = c["dist"]
-        .as_array()
-        .expect("dist")
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
-    Camera {
-        name: name.to_string(),
-        width: 640,
-        height: 480,
-        k: intrinsic_matrix(
-            f64_at(c, "fx"),
-            f64_at(c, "fy"),
-            f64_at(c, "cx"),
-            f64_at(c, "cy"),
-        ),
-        dist: Distortion::from_array([d[0], d[1], d[2], d[3], d[4]]),
-        r: DMat3::IDENTITY,
-        t: DVec3::ZERO,
-    }
 }
 
 #[test]
@@ -144,41 +151,16 @@ fn a_real_stereo_pair_agrees_with_opencv() {
         assert_eq!(used, 13, "{}: {used} of 13 views used", cam["name"]);
     }
     let (r, t) = relative(left, right);
-    let stereo = &reference["stereo"];
-    let t_cv: Vec<f64> = stereo["translation_m"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
-    let t_cv = DVec3::new(t_cv[0], t_cv[1], t_cv[2]);
-    let rows: Vec<Vec<f64>> = stereo["rotation"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| {
-            row.as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap())
-                .collect()
-        })
-        .collect();
-    let r_cv = DMat3::from_cols(
-        DVec3::new(rows[0][0], rows[1][0], rows[2][0]),
-        DVec3::new(rows[0][1], rows[1][1], rows[2][1]),
-        DVec3::new(rows[0][2], rows[1][2], rows[2][2]),
-    );
+    let r_cv = DMat3::from_cols_array_2d(&reference.stereo.rotation).transpose();
+    let t_cv = DVec3::from(reference.stereo.translation_m);
     let rotation_deg = yakumo_core::camera::rotation_to_rodrigues(r * r_cv.transpose())
         .length()
         .to_degrees();
     let baseline_rel = t.length() / t_cv.length() - 1.0;
 
-    let (cv_left, cv_right) = (
-        opencv_camera(&reference, "left"),
-        opencv_camera(&reference, "right"),
-    );
-    let (corners_left, corners_right) = (corners(&reference, "left"), corners(&reference, "right"));
+    let (ref_left, ref_right) = (&reference.cameras["left"], &reference.cameras["right"]);
+    let (cv_left, cv_right) = (ref_left.camera("left"), ref_right.camera("right"));
+    let (corners_left, corners_right) = (ref_left.all_corners(), ref_right.all_corners());
     let ours = epipolar_rms((left, right), (r, t), &corners_left, &corners_right);
     let theirs = epipolar_rms(
         (&cv_left, &cv_right),
@@ -190,8 +172,8 @@ fn a_real_stereo_pair_agrees_with_opencv() {
         "RMS {rms:.3} px (OpenCV {:.3} / {:.3} px on its corners); baseline {:.2} mm (OpenCV {:.2}); \
          rotation {rotation_deg:.3}° from OpenCV's; epipolar RMS of OpenCV's corners {ours:.4} px \
          (OpenCV's own geometry {theirs:.4} px)",
-        f64_at(&reference["cameras"]["left"], "rms_px"),
-        f64_at(&reference["cameras"]["right"], "rms_px"),
+        ref_left.rms_px,
+        ref_right.rms_px,
         t.length() * 1000.0,
         t_cv.length() * 1000.0,
     );
