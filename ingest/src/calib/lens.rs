@@ -25,13 +25,6 @@ use super::bundle::{BaCamera, BaObservation, BundleProblem, SolveOptions};
 use super::pose::Pose;
 use super::projection::LensModel;
 
-/// The criterion for `problem` as it stands, counting the lens coefficients of the cameras
-/// whose intrinsics are estimated.
-fn bic(problem: &BundleProblem) -> f64 {
-    let n = 2.0 * problem.observations.len() as f64;
-    Fit::of(problem).deviance() + lens_coefficients(problem) as f64 * n.max(1.0).ln()
-}
-
 /// Lens coefficients estimated over the cameras whose intrinsics are free.
 fn lens_coefficients(problem: &BundleProblem) -> usize {
     problem
@@ -92,6 +85,12 @@ impl Fit {
         self.n * (self.rss / self.n).max(f64::MIN_POSITIVE).ln()
     }
 
+    /// The Bayesian information criterion, counting the lens coefficients of the cameras whose
+    /// intrinsics are estimated.
+    fn bic(&self) -> f64 {
+        self.deviance() + self.coefficients as f64 * self.n.max(1.0).ln()
+    }
+
     /// By how much `self`, a richer fit of the same problem, beats `simpler`: the drop of the
     /// deviance (in noise variances) less the 99 % χ² quantile of the added coefficients.
     /// Positive when noise alone would explain the drop less than 1 % of the time.
@@ -142,7 +141,7 @@ pub fn select_lens(problem: &mut BundleProblem) -> LensModel {
     for model in LensModel::ALL {
         problem.cameras[0].lens = model;
         problem.solve(SolveOptions::default());
-        let score = bic(problem);
+        let score = Fit::of(problem).bic();
         if best.as_ref().is_none_or(|(b, _)| score < *b) {
             best = Some((score, state(problem)));
         }
@@ -159,9 +158,8 @@ const ENRICH_PASSES: usize = 3;
 /// Over a solved rig, raises the lenses of all cameras together where the whole rig's evidence
 /// asks for it ([`raise_rig_lens`]); then gives each camera in turn the richer lens model that
 /// lowers the criterion most (if any does, with its board poses sharing the gain as in the
-/// rig-wide step), solves the rig again if any camera changed, and
-/// repeats while some
-/// camera changes (at most [`ENRICH_PASSES`] passes): a camera's evidence is judged with its
+/// rig-wide step), solves the rig again if any camera changed, and repeats while some camera
+/// changes (at most [`ENRICH_PASSES`] passes): a camera's evidence is judged with its
 /// neighbours' lenses as they stand, and a neighbour whose lens was too simple biases it. Each
 /// step is judged on the camera's neighbourhood, smaller than the rig: the board poses it saw
 /// with every observation of them, the other cameras held fixed. Every richer model is tried,
@@ -185,9 +183,9 @@ pub fn enrich_lenses(problem: &mut BundleProblem) -> usize {
 /// (tangential distortion against the principal point) adds up over all of them, while noise
 /// does not. A model is accepted when it passes the likelihood-ratio test at 99 % over every
 /// coefficient it adds ([`Fit::margin_over`]) and most board poses share the gain
-/// ([`Fit::consistency_over`] above [`CONSISTENCY_SIGMAS`]). The models are tried simplest first, each against the last one
-/// accepted, so `p1 p2` are taken where they pay even if `k2` alone did not. Returns the solver
-/// iterations spent.
+/// ([`Fit::consistency_over`] above [`CONSISTENCY_SIGMAS`]). The models are tried simplest
+/// first, each against the last one accepted, so `p1 p2` are taken where they pay even if `k2`
+/// alone did not. Returns the solver iterations spent.
 fn raise_rig_lens(problem: &mut BundleProblem) -> usize {
     let free: Vec<usize> = (0..problem.cameras.len())
         .filter(|&c| !problem.cameras[c].fix_intrinsics)
@@ -230,24 +228,23 @@ fn enrich_pass(problem: &mut BundleProblem) -> (bool, usize) {
             continue;
         }
         let (mut local, lc, boards) = neighbourhood(problem, c);
-        let mut best = (bic(&local), Fit::of(&local), state(&local));
+        let mut best = (Fit::of(&local), state(&local));
         let start = local.cameras[lc].lens;
         for model in LensModel::ALL.into_iter().filter(|m| *m > start) {
             local.cameras[lc].lens = model;
             iterations += local.solve(SolveOptions::default()).iterations;
-            let score = bic(&local);
             let fit = Fit::of(&local);
-            let consistency = fit.consistency_over(&best.1);
+            let gain = best.0.bic() - fit.bic();
+            let consistency = fit.consistency_over(&best.0);
             tracing::debug!(
-                "camera {c}: lens {model:?}: criterion {:.1}, consistency {consistency:.1}",
-                score - best.0
+                "camera {c}: lens {model:?}: criterion lower by {gain:.1}, consistency {consistency:.1}"
             );
-            if score < best.0 && consistency > CONSISTENCY_SIGMAS {
-                best = (score, fit, state(&local));
+            if gain > 0.0 && consistency > CONSISTENCY_SIGMAS {
+                best = (fit, state(&local));
                 changed = true;
             }
         }
-        (local.cameras, local.boards) = best.2;
+        (local.cameras, local.boards) = best.1;
         let cam = &mut problem.cameras[c];
         (cam.intrinsics, cam.lens, cam.pose) = (
             local.cameras[lc].intrinsics,
