@@ -99,12 +99,13 @@ impl Source {
         }
     }
 
-    /// Number of frames, when known beforehand.
-    fn frame_count(&self) -> Option<u64> {
-        match self {
+    /// Number of frames the board is searched in (every `step`-th), when known beforehand.
+    fn searched_frames(&self, step: usize) -> Option<u64> {
+        let frames = match self {
             Source::Images(paths) => Some(paths.len() as u64),
             Source::Video(_, info) => info.video.as_ref().map(|v| v.frame_count),
-        }
+        };
+        frames.map(|n| n.div_ceil(step as u64))
     }
 }
 
@@ -113,7 +114,7 @@ impl Source {
 fn detection_progress(sources: &[(String, Source)], step: usize) -> ProgressBar {
     let total: Option<u64> = sources
         .iter()
-        .map(|(_, source)| source.frame_count().map(|n| n.div_ceil(step as u64)))
+        .map(|(_, source)| source.searched_frames(step))
         .sum();
     let (progress, template) = match total {
         Some(n) => (
@@ -155,21 +156,21 @@ pub fn run(args: CalibrateArgs) -> Result<()> {
     let mut reused = Vec::new();
     for (name, source) in &sources {
         progress.set_message(format!("camera {name}"));
-        let files = source.files();
+        let inputs = store.fingerprint(&source.files())?;
         let stored = if args.redetect {
             None
         } else {
-            store.load(name, &files)?
+            store.load(name, &inputs)
         };
         let cam = match stored {
             Some(cam) => {
-                progress.inc(source.frame_count().map_or(0, |n| n.div_ceil(step as u64)));
+                progress.inc(source.searched_frames(step).unwrap_or(0));
                 reused.push(name.as_str());
                 cam
             }
             None => {
                 let cam = detect_camera(&detector, name, source, step, &|| progress.inc(1))?;
-                store.store(&files, &cam)?;
+                store.store(inputs, &cam)?;
                 cam
             }
         };

@@ -19,9 +19,10 @@ use super::views::CameraViews;
 /// Folder inside the output folder that holds the detections.
 pub const DETECTIONS_DIR: &str = "detections";
 
-/// What a camera's detections depend on.
+/// What a camera's detections depend on, taken before detecting (a file changed meanwhile then
+/// counts as changed at the next run).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Fingerprint {
+pub struct Fingerprint {
     /// `yakumo-ingest` version (the detector may change between versions).
     version: String,
     /// The board as parsed (its `Debug` form: every dimension, not the file's comments).
@@ -59,7 +60,8 @@ impl DetectionStore {
         self.dir.join(format!("{camera}.json"))
     }
 
-    fn fingerprint(&self, files: &[PathBuf]) -> Result<Fingerprint> {
+    /// The fingerprint of detections made now from `files` (their sizes and modification times).
+    pub fn fingerprint(&self, files: &[PathBuf]) -> Result<Fingerprint> {
         let files = files
             .iter()
             .map(|path| {
@@ -81,35 +83,32 @@ impl DetectionStore {
         })
     }
 
-    /// Camera `camera`'s stored detections, if they were made from `files` as they are now (and
-    /// the same board and step); `None` when there are none or they are out of date. A file that
-    /// cannot be parsed counts as none (it is replaced after detecting again).
-    pub fn load(&self, camera: &str, files: &[PathBuf]) -> Result<Option<CameraViews>> {
+    /// Camera `camera`'s stored detections, if they were made with `inputs` (the same files as
+    /// they are now, board and step); `None` when there are none or they are out of date. A file
+    /// that cannot be parsed counts as none (it is replaced after detecting again).
+    pub fn load(&self, camera: &str, inputs: &Fingerprint) -> Option<CameraViews> {
         let path = self.path(camera);
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            return Ok(None);
-        };
+        let text = std::fs::read_to_string(&path).ok()?;
         let Ok(entry) = serde_json::from_str::<Entry>(&text) else {
             tracing::warn!("{} cannot be read; detecting again", path.display());
-            return Ok(None);
+            return None;
         };
-        let current = self.fingerprint(files)?;
-        if entry.fingerprint != current || entry.views.name != camera {
+        if entry.fingerprint != *inputs || entry.views.name != camera {
             tracing::info!(
                 "camera {camera}: inputs, board or step changed since {}; detecting again",
                 path.display()
             );
-            return Ok(None);
+            return None;
         }
-        Ok(Some(entry.views))
+        Some(entry.views)
     }
 
-    /// Stores camera `views.name`'s detections, made from `files` (written atomically).
-    pub fn store(&self, files: &[PathBuf], views: &CameraViews) -> Result<()> {
+    /// Stores camera `views.name`'s detections, made with `inputs` (written atomically).
+    pub fn store(&self, inputs: Fingerprint, views: &CameraViews) -> Result<()> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create {}", self.dir.display()))?;
         let entry = Entry {
-            fingerprint: self.fingerprint(files)?,
+            fingerprint: inputs,
             views: views.clone(),
         };
         let path = self.path(&views.name);
@@ -145,19 +144,32 @@ mod tests {
         std::fs::write(&input, b"video").unwrap();
         let files = vec![input.clone()];
         let store = DetectionStore::new(&dir.path().join("out"), "board A".into(), 2);
-        assert!(store.load("a", &files).unwrap().is_none());
-        store.store(&files, &views("a")).unwrap();
-        assert_eq!(store.load("a", &files).unwrap(), Some(views("a")));
+        let inputs = store.fingerprint(&files).unwrap();
+        assert!(store.load("a", &inputs).is_none());
+        store.store(inputs.clone(), &views("a")).unwrap();
+        assert_eq!(store.load("a", &inputs), Some(views("a")));
         // Another board or step: not reused.
         let other_board = DetectionStore::new(&dir.path().join("out"), "board B".into(), 2);
-        assert!(other_board.load("a", &files).unwrap().is_none());
+        assert!(
+            other_board
+                .load("a", &other_board.fingerprint(&files).unwrap())
+                .is_none()
+        );
         let other_step = DetectionStore::new(&dir.path().join("out"), "board A".into(), 1);
-        assert!(other_step.load("a", &files).unwrap().is_none());
+        assert!(
+            other_step
+                .load("a", &other_step.fingerprint(&files).unwrap())
+                .is_none()
+        );
         // The input rewritten (another size): not reused.
         std::fs::write(&input, b"another video").unwrap();
-        assert!(store.load("a", &files).unwrap().is_none());
+        assert!(
+            store
+                .load("a", &store.fingerprint(&files).unwrap())
+                .is_none()
+        );
         // A damaged file counts as none.
         std::fs::write(dir.path().join("out/detections/a.json"), b"{").unwrap();
-        assert!(store.load("a", &files).unwrap().is_none());
+        assert!(store.load("a", &inputs).is_none());
     }
 }
