@@ -198,45 +198,7 @@ fn read_cameras(path: &Path) -> Result<HashMap<String, Camera>, CalibError> {
                     .map_err(|_| invalid(format!("`{p}` is not a number")))
             })
             .collect::<Result<Vec<f64>, _>>()?;
-        let model = fields[1];
-        let expected = match model {
-            "SIMPLE_PINHOLE" => 3,
-            "PINHOLE" | "SIMPLE_RADIAL" => 4,
-            "RADIAL" => 5,
-            "OPENCV" => 8,
-            "FULL_OPENCV" => 12,
-            other => {
-                return Err(invalid(format!(
-                    "camera model {other} cannot be read: it has no exact equivalent in the \
-                     OpenCV k1 k2 p1 p2 k3 model (supported: SIMPLE_PINHOLE, PINHOLE, \
-                     SIMPLE_RADIAL, RADIAL, OPENCV, FULL_OPENCV)"
-                )));
-            }
-        };
-        if params.len() != expected {
-            return Err(invalid(format!(
-                "{model} has {expected} parameters, found {}",
-                params.len()
-            )));
-        }
-        let p = |k: usize| params[k];
-        let ((fx, fy, cx, cy), d) = match model {
-            "SIMPLE_PINHOLE" => ((p(0), p(0), p(1), p(2)), [0.0; 5]),
-            "PINHOLE" => ((p(0), p(1), p(2), p(3)), [0.0; 5]),
-            "SIMPLE_RADIAL" => ((p(0), p(0), p(1), p(2)), [p(3), 0.0, 0.0, 0.0, 0.0]),
-            "RADIAL" => ((p(0), p(0), p(1), p(2)), [p(3), p(4), 0.0, 0.0, 0.0]),
-            "OPENCV" => ((p(0), p(1), p(2), p(3)), [p(4), p(5), p(6), p(7), 0.0]),
-            _ => {
-                if params[9..].iter().any(|&k| k != 0.0) {
-                    return Err(invalid(
-                        "FULL_OPENCV with rational terms (k4 k5 k6 not zero) cannot be read: \
-                         Yakumo's lens model is OpenCV's k1 k2 p1 p2 k3"
-                            .into(),
-                    ));
-                }
-                ((p(0), p(1), p(2), p(3)), [p(4), p(5), p(6), p(7), p(8)])
-            }
-        };
+        let ((fx, fy, cx, cy), d) = lens(fields[1], &params).map_err(invalid)?;
         if !(fx > 0.0 && fy > 0.0) {
             return Err(invalid(format!("focal length {fx} × {fy} is not positive")));
         }
@@ -254,6 +216,64 @@ fn read_cameras(path: &Path) -> Result<HashMap<String, Camera>, CalibError> {
         );
     }
     Ok(cameras)
+}
+
+/// Focal lengths and principal point `(fx, fy, cx, cy)` (COLMAP's pixel convention) and OpenCV
+/// distortion `k1 k2 p1 p2 k3`.
+type Lens = ((f64, f64, f64, f64), [f64; 5]);
+
+/// The [`Lens`] of a COLMAP camera `model` with `params`; why not, when it has none.
+fn lens(model: &str, params: &[f64]) -> Result<Lens, String> {
+    let count = |n: usize| {
+        if params.len() == n {
+            Ok(params)
+        } else {
+            Err(format!(
+                "{model} has {n} parameters, found {}",
+                params.len()
+            ))
+        }
+    };
+    Ok(match model {
+        "SIMPLE_PINHOLE" => {
+            let p = count(3)?;
+            ((p[0], p[0], p[1], p[2]), [0.0; 5])
+        }
+        "PINHOLE" => {
+            let p = count(4)?;
+            ((p[0], p[1], p[2], p[3]), [0.0; 5])
+        }
+        "SIMPLE_RADIAL" => {
+            let p = count(4)?;
+            ((p[0], p[0], p[1], p[2]), [p[3], 0.0, 0.0, 0.0, 0.0])
+        }
+        "RADIAL" => {
+            let p = count(5)?;
+            ((p[0], p[0], p[1], p[2]), [p[3], p[4], 0.0, 0.0, 0.0])
+        }
+        "OPENCV" => {
+            let p = count(8)?;
+            ((p[0], p[1], p[2], p[3]), [p[4], p[5], p[6], p[7], 0.0])
+        }
+        "FULL_OPENCV" => {
+            let p = count(12)?;
+            if p[9..].iter().any(|&k| k != 0.0) {
+                return Err(
+                    "FULL_OPENCV with rational terms (k4 k5 k6 not zero) cannot be read: \
+                            Yakumo's lens model is OpenCV's k1 k2 p1 p2 k3"
+                        .into(),
+                );
+            }
+            ((p[0], p[1], p[2], p[3]), [p[4], p[5], p[6], p[7], p[8]])
+        }
+        other => {
+            return Err(format!(
+                "camera model {other} cannot be read: it has no exact equivalent in the \
+                 OpenCV k1 k2 p1 p2 k3 model (supported: SIMPLE_PINHOLE, PINHOLE, \
+                 SIMPLE_RADIAL, RADIAL, OPENCV, FULL_OPENCV)"
+            ));
+        }
+    })
 }
 
 #[cfg(test)]
@@ -346,45 +366,41 @@ mod tests {
         assert!((b.r * DVec3::Z - DVec3::X).length() < 1e-12);
     }
 
+    /// Writes `cameras.txt` and `images.txt` into a fresh folder and reads them; the error's text.
+    fn read_error(cameras: &str, images: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CAMERAS_FILE), cameras).unwrap();
+        std::fs::write(dir.path().join(IMAGES_FILE), images).unwrap();
+        read_colmap(dir.path()).unwrap_err().to_string()
+    }
+
     #[test]
     fn unreadable_models_are_refused_by_file_line_and_name() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join(CAMERAS_FILE),
-            "1 PINHOLE 640 480 500 500 320 240\n2 OPENCV_FISHEYE 640 480 500 500 320 240 0.1 0 0 0\n",
-        )
-        .unwrap();
-        std::fs::write(dir.path().join(IMAGES_FILE), "1 1 0 0 0 0 0 0 1 a.jpg\n\n").unwrap();
-        let err = read_colmap(dir.path()).unwrap_err().to_string();
+        const PINHOLE: &str = "1 PINHOLE 640 480 500 500 320 240\n";
+        let err = read_error(
+            &format!("{PINHOLE}2 OPENCV_FISHEYE 640 480 500 500 320 240 0.1 0 0 0\n"),
+            "1 1 0 0 0 0 0 0 1 a.jpg\n\n",
+        );
         assert!(
             err.contains("cameras.txt:2") && err.contains("OPENCV_FISHEYE"),
             "{err}"
         );
-
-        std::fs::write(
-            dir.path().join(CAMERAS_FILE),
-            "1 PINHOLE 640 480 500 500 320 240\n",
-        )
-        .unwrap();
-        std::fs::write(dir.path().join(IMAGES_FILE), "1 1 0 0 0 0 0 0 3 a.jpg\n\n").unwrap();
-        let err = read_colmap(dir.path()).unwrap_err().to_string();
+        let err = read_error(PINHOLE, "1 1 0 0 0 0 0 0 3 a.jpg\n\n");
         assert!(
             err.contains("images.txt:1") && err.contains("camera 3"),
             "{err}"
         );
-
-        std::fs::write(
-            dir.path().join(IMAGES_FILE),
+        let err = read_error(
+            PINHOLE,
             "1 1 0 0 0 0 0 0 1 a.jpg\n\n2 1 0 0 0 0 0 1 1 a.png\n\n",
-        )
-        .unwrap();
-        let err = read_colmap(dir.path()).unwrap_err().to_string();
+        );
         assert!(
             err.contains("images.txt:3") && err.contains("camera name a"),
             "{err}"
         );
 
-        std::fs::remove_file(dir.path().join(IMAGES_FILE)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CAMERAS_FILE), PINHOLE).unwrap();
         let err = read_colmap(dir.path()).unwrap_err().to_string();
         assert!(err.contains("images.txt"), "{err}");
     }
