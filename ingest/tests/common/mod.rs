@@ -109,15 +109,20 @@ pub fn calibrate_board_videos(
     (report, t.elapsed().as_secs_f64())
 }
 
-/// Runs `yakumo-ingest calibrate --json ARGS`, asserts that it succeeds, and returns the report
-/// it prints.
-pub fn run_calibrate(args: &[&std::ffi::OsStr]) -> serde_json::Value {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_yakumo-ingest"))
-        .args(["calibrate", "--json"])
+/// Runs `yakumo-ingest calibrate ARGS` (logging errors only).
+fn calibrate_output(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_yakumo-ingest"))
+        .arg("calibrate")
         .args(args)
         .env("RUST_LOG", "error")
         .output()
-        .expect("run yakumo-ingest calibrate");
+        .expect("run yakumo-ingest calibrate")
+}
+
+/// Runs `yakumo-ingest calibrate --json ARGS`, asserts that it succeeds, and returns the report
+/// it prints.
+pub fn run_calibrate(args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let output = calibrate_output(&[&["--json".as_ref()], args].concat());
     assert!(
         output.status.success(),
         "calibrate failed: {}",
@@ -129,12 +134,7 @@ pub fn run_calibrate(args: &[&std::ffi::OsStr]) -> serde_json::Value {
 /// Runs `yakumo-ingest calibrate ARGS`, asserts that it fails, and returns what it printed on
 /// standard error.
 pub fn calibrate_error(args: &[&std::ffi::OsStr]) -> String {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_yakumo-ingest"))
-        .arg("calibrate")
-        .args(args)
-        .env("RUST_LOG", "error")
-        .output()
-        .expect("run yakumo-ingest calibrate");
+    let output = calibrate_output(args);
     assert!(!output.status.success(), "calibrate succeeded on bad input");
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
