@@ -12,6 +12,8 @@
 //! fully visible; its orientation comes from the colour of its first square (black), which is
 //! unambiguous because the board file requires one odd and one even corner count.
 
+use std::collections::HashMap;
+
 use calib_targets_charuco::{CharucoBoardSpec, CharucoDetector, CharucoParams, MarkerLayout};
 use calib_targets_chessboard::{
     ChessboardDetector, ChessboardParams, GrayImageView, default_chess_config,
@@ -190,7 +192,7 @@ impl Detector {
     /// along a diagonal.
     fn clearances(&self, corners: &[(u32, DVec2)]) -> Vec<f64> {
         let (cols, rows) = self.board.inner_corners();
-        let by_id: std::collections::HashMap<u32, DVec2> = corners.iter().copied().collect();
+        let by_id: HashMap<u32, DVec2> = corners.iter().copied().collect();
         // The grid step from `id` towards `+step` (or from its opposite neighbour), if seen.
         let step = |id: u32, forward: Option<u32>, backward: Option<u32>| {
             let p = by_id[&id];
@@ -270,80 +272,106 @@ fn board_window(
     labelled: &[((i32, i32), DVec2)],
     candidates: &[DVec2],
 ) -> Option<Vec<((i32, i32), DVec2)>> {
-    let at: std::collections::HashMap<(i32, i32), DVec2> = labelled.iter().copied().collect();
-    let umin = labelled.iter().map(|l| l.0.0).min()?;
-    let umax = labelled.iter().map(|l| l.0.0).max()?;
-    let vmin = labelled.iter().map(|l| l.0.1).min()?;
-    let vmax = labelled.iter().map(|l| l.0.1).max()?;
-    let mut best: Option<((i32, i32, i32, i32), usize)> = None;
-    let mut tied = false;
-    let sizes = [(cols as i32, rows as i32), (rows as i32, cols as i32)];
-    for (w, h) in sizes.into_iter().take(if cols == rows { 1 } else { 2 }) {
-        for u0 in umin..=umax - w + 1 {
-            for v0 in vmin..=vmax - h + 1 {
-                let count = (u0..u0 + w)
-                    .flat_map(|u| (v0..v0 + h).map(move |v| (u, v)))
-                    .filter(|k| at.contains_key(k))
-                    .count();
-                match best {
-                    Some((_, c)) if count < c => {}
-                    Some((_, c)) if count == c => tied = true,
-                    _ => (best, tied) = (Some(((u0, v0, w, h), count)), false),
-                }
-            }
-        }
-    }
-    let ((u0, v0, w, h), count) = best?;
-    if tied || count + MAX_FILLED < (w * h) as usize {
+    let at: HashMap<(i32, i32), DVec2> = labelled.iter().copied().collect();
+    let (window, count) = fullest_window((cols as i32, rows as i32), &at)?;
+    if count + MAX_FILLED < window.cells().count() {
         return None;
     }
-    let mut window: std::collections::HashMap<(i32, i32), DVec2> = at
-        .into_iter()
-        .filter(|((u, v), _)| (u0..u0 + w).contains(u) && (v0..v0 + h).contains(v))
+    let mut found: HashMap<(i32, i32), DVec2> = window
+        .cells()
+        .filter_map(|k| at.get(&k).map(|p| (k, *p)))
         .collect();
-    // Fill the gaps, each from the parallelograms its known neighbours make, repeatedly so that a
-    // filled corner can predict the next.
-    let mut missing: Vec<(i32, i32)> = (u0..u0 + w)
-        .flat_map(|u| (v0..v0 + h).map(move |v| (u, v)))
-        .filter(|k| !window.contains_key(k))
-        .collect();
+    // Fill the gaps, repeatedly so that a filled corner can predict the next.
+    let mut missing: Vec<(i32, i32)> = window.cells().filter(|k| !found.contains_key(k)).collect();
     while !missing.is_empty() {
         let before = missing.len();
-        missing.retain(|&(u, v)| {
-            let mut predictions = Vec::new();
-            let mut steps = Vec::new();
-            for (du, dv) in [(1, 1), (1, -1), (-1, 1), (-1, -1)] {
-                let (a, b, c) = (
-                    window.get(&(u + du, v)),
-                    window.get(&(u, v + dv)),
-                    window.get(&(u + du, v + dv)),
-                );
-                if let (Some(a), Some(b), Some(c)) = (a, b, c) {
-                    predictions.push(*a + *b - *c);
-                    steps.push((*a - *c).length().min((*b - *c).length()));
-                }
+        missing.retain(|&k| match fill(&found, k, candidates) {
+            Some(p) => {
+                found.insert(k, p);
+                false
             }
-            if predictions.is_empty() {
-                return true;
-            }
-            let predicted = predictions.iter().sum::<DVec2>() / predictions.len() as f64;
-            let step = steps.iter().copied().fold(f64::INFINITY, f64::min);
-            let nearest = candidates
-                .iter()
-                .min_by(|a, b| a.distance(predicted).total_cmp(&b.distance(predicted)));
-            match nearest {
-                Some(p) if p.distance(predicted) < 0.3 * step => {
-                    window.insert((u, v), *p);
-                    false
-                }
-                _ => true,
-            }
+            None => true,
         });
         if missing.len() == before {
             return None;
         }
     }
-    Some(window.into_iter().collect())
+    Some(found.into_iter().collect())
+}
+
+/// A `w × h` window of grid positions from `(u0, v0)`.
+#[derive(Clone, Copy)]
+struct GridWindow {
+    u0: i32,
+    v0: i32,
+    w: i32,
+    h: i32,
+}
+
+impl GridWindow {
+    fn cells(self) -> impl Iterator<Item = (i32, i32)> {
+        (self.u0..self.u0 + self.w)
+            .flat_map(move |u| (self.v0..self.v0 + self.h).map(move |v| (u, v)))
+    }
+}
+
+/// The window of `size` (either orientation) holding the most labelled grid positions, with
+/// their count; `None` when two windows hold equally many (or nothing is labelled).
+fn fullest_window(
+    (cols, rows): (i32, i32),
+    at: &HashMap<(i32, i32), DVec2>,
+) -> Option<(GridWindow, usize)> {
+    let umin = at.keys().map(|k| k.0).min()?;
+    let umax = at.keys().map(|k| k.0).max()?;
+    let vmin = at.keys().map(|k| k.1).min()?;
+    let vmax = at.keys().map(|k| k.1).max()?;
+    let mut best: Option<(GridWindow, usize)> = None;
+    let mut tied = false;
+    let sizes = [(cols, rows), (rows, cols)];
+    for (w, h) in sizes.into_iter().take(if cols == rows { 1 } else { 2 }) {
+        for u0 in umin..=umax - w + 1 {
+            for v0 in vmin..=vmax - h + 1 {
+                let window = GridWindow { u0, v0, w, h };
+                let count = window.cells().filter(|k| at.contains_key(k)).count();
+                match best {
+                    Some((_, c)) if count < c => {}
+                    Some((_, c)) if count == c => tied = true,
+                    _ => (best, tied) = (Some((window, count)), false),
+                }
+            }
+        }
+    }
+    if tied { None } else { best }
+}
+
+/// The corner candidate for grid position `(u, v)`: the one nearest its prediction from the
+/// parallelograms its known neighbours in `found` make, if within 0.3 grid steps of it.
+fn fill(
+    found: &HashMap<(i32, i32), DVec2>,
+    (u, v): (i32, i32),
+    candidates: &[DVec2],
+) -> Option<DVec2> {
+    let mut predictions = Vec::new();
+    let mut step = f64::INFINITY;
+    for (du, dv) in [(1, 1), (1, -1), (-1, 1), (-1, -1)] {
+        if let (Some(a), Some(b), Some(c)) = (
+            found.get(&(u + du, v)),
+            found.get(&(u, v + dv)),
+            found.get(&(u + du, v + dv)),
+        ) {
+            predictions.push(*a + *b - *c);
+            step = step.min((*a - *c).length()).min((*b - *c).length());
+        }
+    }
+    if predictions.is_empty() {
+        return None;
+    }
+    let predicted = predictions.iter().sum::<DVec2>() / predictions.len() as f64;
+    candidates
+        .iter()
+        .copied()
+        .min_by(|a, b| a.distance(predicted).total_cmp(&b.distance(predicted)))
+        .filter(|p| p.distance(predicted) < 0.3 * step)
 }
 
 /// Maps the detector's grid labels of a complete chessboard to board corner ids.
