@@ -382,7 +382,7 @@ impl Colour {
         let (l, u, v) = ((y - self.y_offset) * self.y_scale, u - 128.0, v - 128.0);
         // Clamped, then rounded by adding 1.5 · 2²³: the float's last mantissa bits are then
         // the rounded integer (a form the compiler turns into SIMD, unlike a cast).
-        let q = |x: f32| (x.max(0.0).min(255.0) + 12_582_912.0).to_bits() as u8;
+        let q = |x: f32| (x.clamp(0.0, 255.0) + 12_582_912.0).to_bits() as u8;
         [
             q(l + self.r_v * v),
             q(l - self.g_u * u - self.g_v * v),
