@@ -183,6 +183,38 @@ fn bad_sizes_are_explained() {
     }
 }
 
+/// `--jpeg-quality`: outside 1–100 it is refused; 100 writes larger images than the default.
+#[test]
+fn jpeg_quality_is_checked_and_used() {
+    let (dir, videos) = videos("quality");
+    let out = dir.path().join("out");
+    for bad in ["0", "101"] {
+        refused_with(
+            &[&videos],
+            &out,
+            &["--jpeg-quality", bad],
+            &["--jpeg-quality", "1..=100"],
+        );
+    }
+    let image_bytes = |quality: &str| {
+        let out = dir.path().join(format!("q{quality}"));
+        let result = ingest_with(&[&videos], &out, &["--jpeg-quality", quality]);
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        std::fs::metadata(out.join("images/00/000000.jpg"))
+            .unwrap()
+            .len()
+    };
+    let (default, best) = (image_bytes("95"), image_bytes("100"));
+    assert!(
+        best > default + default / 4,
+        "quality 100: {best} bytes, 95: {default}"
+    );
+}
+
 #[test]
 fn frame_rates_differ() {
     let (dir, videos) = videos("rates");

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use yakumo_ingest::media::ChromaUpsampling;
-use yakumo_ingest::run::{MaskSource, RunOptions, SyncMethod};
+use yakumo_ingest::run::{JPEG_QUALITY, MaskSource, RunOptions, SyncMethod};
 
 use super::parse_size;
 
@@ -53,6 +53,11 @@ pub struct RunArgs {
     /// edges.
     #[arg(long, value_enum, default_value_t)]
     chroma: ChromaUpsampling,
+    /// JPEG quality (1–100) of the dataset images. On the synthetic rig's 640×480 videos the
+    /// worst image is 37.8–38.8 dB from the scene at 95; 98 adds about 0.6 dB for 1.5× the
+    /// bytes, 100 about 0.9 dB for 1.8×.
+    #[arg(long, default_value_t = JPEG_QUALITY, value_parser = clap::value_parser!(u8).range(1..=100))]
+    jpeg_quality: u8,
     /// Print a JSON summary on stdout instead of the sync table.
     #[arg(long)]
     json: bool,
@@ -95,6 +100,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         step: args.step,
         size: args.size,
         chroma: args.chroma,
+        jpeg_quality: args.jpeg_quality,
         ..RunOptions::new(args.videos, args.calib, args.out.clone())
     };
     let summary = yakumo_ingest::run::run(&opts)

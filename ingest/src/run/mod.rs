@@ -82,6 +82,8 @@ pub struct RunOptions {
     pub size: Option<(u32, u32)>,
     /// How the 4:2:0 chroma of the videos is brought to full resolution.
     pub chroma: ChromaUpsampling,
+    /// JPEG quality (1–100) of the dataset images.
+    pub jpeg_quality: u8,
 }
 
 impl RunOptions {
@@ -98,6 +100,7 @@ impl RunOptions {
             step: 1,
             size: None,
             chroma: ChromaUpsampling::default(),
+            jpeg_quality: JPEG_QUALITY,
         }
     }
 }
@@ -179,8 +182,11 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
                 schedule.shift[c],
                 &schedule.frames,
                 makers.get(c).map(|m| m.as_ref()),
-                opts.size.filter(|&size| size != sizes[c]),
-                opts.chroma,
+                Images {
+                    size: opts.size.filter(|&size| size != sizes[c]),
+                    chroma: opts.chroma,
+                    jpeg_quality: opts.jpeg_quality,
+                },
                 &layout,
             )
         })
@@ -345,22 +351,30 @@ fn mask_makers(
     }
 }
 
+/// How one camera's dataset images are made from its decoded frames.
+#[derive(Clone, Copy)]
+struct Images {
+    /// Size to resample to, where it differs from the video's.
+    size: Option<(u32, u32)>,
+    chroma: ChromaUpsampling,
+    jpeg_quality: u8,
+}
+
 /// Decodes `video` once, writing source frame `k + shift` as dataset frame `k` for each `k` in
-/// `frames` (ascending), with its mask when `maker` is given; both resampled to `size` when
-/// given (the mask is made from the full-size frame first, see [`RunOptions::size`]).
+/// `frames` (ascending), with its mask when `maker` is given; both resampled to `images.size`
+/// when given (the mask is made from the full-size frame first, see [`RunOptions::size`]).
 fn write_camera(
     video: &CameraVideo,
     shift: u64,
     frames: &[u32],
     maker: Option<&dyn MaskMaker>,
-    size: Option<(u32, u32)>,
-    chroma: ChromaUpsampling,
+    images: Images,
     layout: &DatasetLayout,
 ) -> Result<(), RunError> {
     let started = Instant::now();
     let mut wanted = frames.iter().map(|&k| (k, k as u64 + shift)).peekable();
     let options = DecodeOptions {
-        chroma,
+        chroma: images.chroma,
         ..DecodeOptions::default()
     };
     let mut decoder = VideoDecoder::open(&video.path, options)?;
@@ -387,14 +401,18 @@ fn write_camera(
                 path: video.path.clone(),
                 reason: format!("frame {}: {e}", frame.index),
             })?;
-        let (image, mask) = match size {
+        let (image, mask) = match images.size {
             Some((w, h)) => (
                 imageops::resize(&image, w, h, FilterType::Triangle),
                 mask.map(|m| mask::resize_mask(&m, w, h)),
             ),
             None => (image, mask),
         };
-        output::write_jpeg(&layout.image_path(&video.name, k), &image)?;
+        output::write_jpeg(
+            &layout.image_path(&video.name, k),
+            &image,
+            images.jpeg_quality,
+        )?;
         if let Some(mask) = &mask {
             output::write_mask(&layout.mask_path(&video.name, k), mask)?;
         }

@@ -13,7 +13,7 @@ use yakumo_core::manifest::{MANIFEST_FILE, Manifest};
 
 use super::RunError;
 
-/// JPEG quality of the dataset images.
+/// JPEG quality of the dataset images unless chosen ([`super::RunOptions::jpeg_quality`]).
 pub const JPEG_QUALITY: u8 = 95;
 
 /// Checks that `out` is absent, empty, or an earlier dataset of the same `cameras` (which the
@@ -127,10 +127,10 @@ fn sibling(out: &Path, what: &str) -> Result<PathBuf, RunError> {
     )))
 }
 
-/// Writes `image` as a JPEG of [`JPEG_QUALITY`].
-pub fn write_jpeg(path: &Path, image: &RgbImage) -> Result<(), RunError> {
+/// Writes `image` as a JPEG of `quality` (1–100).
+pub fn write_jpeg(path: &Path, image: &RgbImage, quality: u8) -> Result<(), RunError> {
     write_atomic_with(path, |w| {
-        JpegEncoder::new_with_quality(w, JPEG_QUALITY)
+        JpegEncoder::new_with_quality(w, quality)
             .write_image(
                 image,
                 image.width(),
