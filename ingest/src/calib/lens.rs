@@ -17,7 +17,8 @@
 //! asks for about 5 σ of evidence at a rig's tens of thousands of residuals); then per camera
 //! within the rig ([`enrich_lenses`]), where the board poses that other cameras saw too separate
 //! the principal point from the tangential distortion far better than one camera's views can.
-//! Both rig steps also ask that the board poses share the gain (`CONSISTENCY_SIGMAS`). The
+//! Both rig steps also ask that the board poses share the gain ([`RigViews::sigmas`],
+//! [`CONSISTENCY_SIGMAS`]). The
 //! choice is made with every corner weighted alike; the noise weights of [`super::noise`] come
 //! after it.
 
@@ -57,12 +58,41 @@ struct Fit {
 /// One-sided 99 % point of the normal distribution.
 const Z_99: f64 = 2.326_347_874;
 
-/// How many standard deviations the per-pose consistency of a rig-wide lens gain must reach.
-/// The statistic would be about normal for independent poses, but board views share errors
-/// (blur, an unsynchronised rig's moving boards), so the conventional 5 σ of a discovery under an
-/// uncertain error model is asked. Measured 2026-12-06: spurious gains 1.4–3.5 (captures without
-/// distortion at 640×480, one unsynchronised), real ones 6.4–9.4 (720p videos, synthetic rigs).
+/// How many standard deviations the per-pose consistency of a camera's lens gain within the rig
+/// must reach ([`enrich_lenses`]). The statistic would be about normal for independent poses,
+/// but board views share errors (blur, an unsynchronised rig's moving boards), so the
+/// conventional 5 σ of a discovery under an uncertain error model is asked. Measured
+/// 2026-12-06: spurious gains 1.4–3.5 (captures without distortion at 640×480, one
+/// unsynchronised), real ones 6.4–9.4 (720p videos, synthetic rigs).
 const CONSISTENCY_SIGMAS: f64 = 5.0;
+
+/// Which views a rig's board poses come from, which sets how consistently the poses must share
+/// a rig-wide lens gain ([`raise_rig_lens`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RigViews {
+    /// Every view: the cameras recorded frame-synchronously (or the images are taken as
+    /// simultaneous), so each pose's errors are its own corners' noise.
+    Synchronous,
+    /// Only views in which the board stood still (cameras not frame-synchronous): a board still
+    /// settling is seen slightly differently by each camera, an error that all corners of a pose
+    /// share and that lens coefficients can partly absorb.
+    StillOnly,
+}
+
+impl RigViews {
+    /// Standard deviations the per-pose consistency of a rig-wide gain must reach: 3 σ (a chance
+    /// of about 0.1 % under noise) where the poses' errors are independent, 5 σ where they
+    /// share the board's motion. Measured 2026-12-06 on synthetic captures (docs/BENCHMARKS.md):
+    /// real tangential distortion at 640×480 gives 3.6–4.8 (1280×720: 6.4–7.1), spurious gains
+    /// of synchronous captures without distortion at most 1.4, those of an unsynchronised one
+    /// up to 4.0.
+    pub fn sigmas(self) -> f64 {
+        match self {
+            RigViews::Synchronous => 3.0,
+            RigViews::StillOnly => 5.0,
+        }
+    }
+}
 
 impl Fit {
     fn of(problem: &BundleProblem) -> Fit {
@@ -156,17 +186,17 @@ pub fn select_lens(problem: &mut BundleProblem) -> LensModel {
 const ENRICH_PASSES: usize = 3;
 
 /// Over a solved rig, raises the lenses of all cameras together where the whole rig's evidence
-/// asks for it ([`raise_rig_lens`]); then gives each camera in turn the richer lens model that
-/// lowers the criterion most (if any does, with its board poses sharing the gain as in the
-/// rig-wide step), solves the rig again if any camera changed, and repeats while some camera
+/// asks for it ([`raise_rig_lens`], with the consistency that the rig's `views` call for); then
+/// gives each camera in turn the richer lens model that lowers the criterion most (if any does,
+/// with its board poses sharing the gain by [`CONSISTENCY_SIGMAS`]), solves the rig again if any camera changed, and repeats while some camera
 /// changes (at most [`ENRICH_PASSES`] passes): a camera's evidence is judged with its
 /// neighbours' lenses as they stand, and a neighbour whose lens was too simple biases it. Each
 /// step is judged on the camera's neighbourhood, smaller than the rig: the board poses it saw
 /// with every observation of them, the other cameras held fixed. Every richer model is tried,
 /// not only the next one, since `p1 p2` can pay where `k2` does not. Returns the solver
 /// iterations spent.
-pub fn enrich_lenses(problem: &mut BundleProblem) -> usize {
-    let mut iterations = raise_rig_lens(problem);
+pub fn enrich_lenses(problem: &mut BundleProblem, views: RigViews) -> usize {
+    let mut iterations = raise_rig_lens(problem, views);
     for _ in 0..ENRICH_PASSES {
         let (changed, spent) = enrich_pass(problem);
         iterations += spent;
@@ -183,10 +213,10 @@ pub fn enrich_lenses(problem: &mut BundleProblem) -> usize {
 /// (tangential distortion against the principal point) adds up over all of them, while noise
 /// does not. A model is accepted when it passes the likelihood-ratio test at 99 % over every
 /// coefficient it adds ([`Fit::margin_over`]) and most board poses share the gain
-/// ([`Fit::consistency_over`] above [`CONSISTENCY_SIGMAS`]). The models are tried simplest
+/// ([`Fit::consistency_over`] above [`RigViews::sigmas`]). The models are tried simplest
 /// first, each against the last one accepted, so `p1 p2` are taken where they pay even if `k2`
 /// alone did not. Returns the solver iterations spent.
-fn raise_rig_lens(problem: &mut BundleProblem) -> usize {
+fn raise_rig_lens(problem: &mut BundleProblem, views: RigViews) -> usize {
     let free: Vec<usize> = (0..problem.cameras.len())
         .filter(|&c| !problem.cameras[c].fix_intrinsics)
         .collect();
@@ -207,7 +237,7 @@ fn raise_rig_lens(problem: &mut BundleProblem) -> usize {
         tracing::debug!(
             "rig-wide lens of at least {model:?}: evidence margin {margin:.1}, consistency {consistency:.1}"
         );
-        if margin > 0.0 && consistency > CONSISTENCY_SIGMAS {
+        if margin > 0.0 && consistency > views.sigmas() {
             accepted = (fit, state(problem));
         }
     }

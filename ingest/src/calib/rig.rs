@@ -14,7 +14,7 @@ use super::graph::{PosesByFrame, initial_board_poses, initial_camera_poses};
 use super::intrinsics::{
     IntrinsicCalibration, calibrate_intrinsics, outlier_limit, poses_with_known_intrinsics,
 };
-use super::lens::enrich_lenses;
+use super::lens::{RigViews, enrich_lenses};
 use super::noise::weigh_views;
 use super::pose::Pose;
 use super::projection::{Intrinsics, LensModel};
@@ -180,7 +180,15 @@ pub fn calibrate_rig(
     }
     // Richer lens models where the rig's evidence, stronger than each camera's, supports them.
     if opts.lens.is_none() {
-        summary.iterations += enrich_lenses(&mut problem);
+        let views = if intrinsic
+            .iter()
+            .all(|ic| ic.views.iter().all(|v| v.simultaneous))
+        {
+            RigViews::Synchronous
+        } else {
+            RigViews::StillOnly
+        };
+        summary.iterations += enrich_lenses(&mut problem, views);
     }
     // Sharp views count more than blurred ones (weights from the residuals at this solution).
     let (lightest, heaviest) = weigh_views(&mut problem);
