@@ -171,10 +171,12 @@ fn charuco_videos_with_distortion() {
             seed: 1,
         },
         Bounds {
-            // 2026-12-06, views weighted by their noise: focal 0.043 %, principal point 2.08 px,
-            // curve 0.66 px, centres 1.85 mm, rotations 0.155° (equal weights: 0.13 %, 2.36 px,
-            // 0.83 px, 3.68 mm, 0.210°). Focal 0.14–0.19 % over four runs before (the views the
-            // detector keeps vary from run to run), hence 2.5 × the worst of those.
+            // 2026-12-06, rig-wide lens step at 3 σ for synchronous views: focal 0.083 %,
+            // principal point 1.14 px, curve 0.38 px, centres 2.68 mm, rotations 0.103° (at 5 σ,
+            // views weighted by their noise: 0.043 %, 2.08 px, 0.66 px, 1.85 mm, 0.155°; equal
+            // weights: 0.13 %, 2.36 px, 0.83 px, 3.68 mm, 0.210°). Focal 0.14–0.19 % over four
+            // runs before (the views the detector keeps vary from run to run), hence 2.5 × the
+            // worst of those.
             focal_rel: 0.0047,
             principal_px: 5.0,
             distortion_px: 1.9,
@@ -214,11 +216,12 @@ fn chessboard_videos_with_distortion() {
             seed: 3,
         },
         Bounds {
-            // 2026-12-06, views weighted by their noise: focal 0.14 % (target met, 2.5 × for the
-            // run-to-run spread), principal point 2.04 px, curve 1.07 px, centres 1.69 mm,
-            // rotations 0.171° (equal weights, 2026-12-04: 0.17 %, 1.49 px, 1.46 px, 2.24 mm,
-            // 0.117°). The chessboard must be seen whole, so its corners stay far from the
-            // image's: the outer lens is extrapolated.
+            // 2026-12-06, rig-wide lens step at 3 σ for synchronous views: focal 0.12 % (target
+            // met, 2.5 × for the run-to-run spread), principal point 1.22 px, curve 1.27 px,
+            // centres 1.50 mm, rotations 0.104° (at 5 σ: 0.14 %, 2.04 px, 1.07 px, 1.69 mm,
+            // 0.171°; equal weights, 2026-12-04: 0.17 %, 1.49 px, 1.46 px, 2.24 mm, 0.117°). The
+            // chessboard must be seen whole, so its corners stay far from the image's: the outer
+            // lens is extrapolated.
             focal_rel: 0.0045,
             principal_px: 5.1,
             distortion_px: 2.7,
