@@ -18,7 +18,7 @@
 //! within the rig ([`enrich_lenses`]), where the board poses that other cameras saw too separate
 //! the principal point from the tangential distortion far better than one camera's views can.
 //! Both rig steps also ask that the board poses share the gain ([`RigViews::sigmas`],
-//! [`CONSISTENCY_SIGMAS`]). The
+//! `CONSISTENCY_SIGMAS`). The
 //! choice is made with every corner weighted alike; the noise weights of [`super::noise`] come
 //! after it.
 
@@ -67,7 +67,7 @@ const Z_99: f64 = 2.326_347_874;
 const CONSISTENCY_SIGMAS: f64 = 5.0;
 
 /// Which views a rig's board poses come from, which sets how consistently the poses must share
-/// a rig-wide lens gain ([`raise_rig_lens`]).
+/// a rig-wide lens gain (the first step of [`enrich_lenses`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RigViews {
     /// Every view: the cameras recorded frame-synchronously (or the images are taken as
@@ -186,9 +186,9 @@ pub fn select_lens(problem: &mut BundleProblem) -> LensModel {
 const ENRICH_PASSES: usize = 3;
 
 /// Over a solved rig, raises the lenses of all cameras together where the whole rig's evidence
-/// asks for it ([`raise_rig_lens`], with the consistency that the rig's `views` call for); then
+/// asks for it (`raise_rig_lens`, with the consistency that the rig's `views` call for); then
 /// gives each camera in turn the richer lens model that lowers the criterion most (if any does,
-/// with its board poses sharing the gain by [`CONSISTENCY_SIGMAS`]), solves the rig again if any camera changed, and repeats while some camera
+/// with its board poses sharing the gain by `CONSISTENCY_SIGMAS`), solves the rig again if any camera changed, and repeats while some camera
 /// changes (at most [`ENRICH_PASSES`] passes): a camera's evidence is judged with its
 /// neighbours' lenses as they stand, and a neighbour whose lens was too simple biases it. Each
 /// step is judged on the camera's neighbourhood, smaller than the rig: the board poses it saw
