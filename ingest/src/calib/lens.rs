@@ -189,7 +189,7 @@ const ENRICH_PASSES: usize = 3;
 /// asks for it (`raise_rig_lens`, with the consistency that the rig's `views` call for); then
 /// gives each camera in turn the richer lens model that lowers the criterion most (if any does,
 /// with its board poses sharing the gain by `CONSISTENCY_SIGMAS`), solves the rig again if any camera changed, and repeats while some camera
-/// changes (at most [`ENRICH_PASSES`] passes): a camera's evidence is judged with its
+/// changes (at most `ENRICH_PASSES` passes): a camera's evidence is judged with its
 /// neighbours' lenses as they stand, and a neighbour whose lens was too simple biases it. Each
 /// step is judged on the camera's neighbourhood, smaller than the rig: the board poses it saw
 /// with every observation of them, the other cameras held fixed. Every richer model is tried,
