@@ -51,6 +51,10 @@ pub fn run(args: BenchDecodeArgs) -> anyhow::Result<()> {
             r.ceiling_command, r.ceiling_fps, r.ceiling_seconds
         );
         println!("ratio {:.3}", r.ratio);
+        println!(
+            "YUV → RGB conversion alone ({:?} chroma, one thread): {:.2} ms per frame",
+            r.chroma, r.conversion_ms
+        );
     }
     Ok(())
 }

@@ -10,7 +10,10 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::{ChromaUpsampling, DecodeOptions, MediaError, VideoDecoder};
+use super::{ChromaUpsampling, DecodeOptions, MediaError, VideoDecoder, yuv};
+
+/// Conversions timed for [`ThroughputReport::conversion_ms`] (the best counts).
+const CONVERSION_REPEATS: usize = 10;
 
 /// The external program the ceiling is measured with.
 pub const GST_LAUNCH: &str = "gst-launch-1.0";
@@ -40,6 +43,9 @@ pub struct ThroughputReport {
     pub ceiling_fps: f64,
     /// `ingest_fps / ceiling_fps`.
     pub ratio: f64,
+    /// Milliseconds of CPU one frame's YUV → RGB conversion takes with `chroma` on one thread
+    /// (a 4:2:0 frame of the files' size, timed alone): what the conversion adds to the decode.
+    pub conversion_ms: f64,
     /// The ceiling's command line for one file (`FILE` standing for each).
     pub ceiling_command: String,
 }
@@ -59,6 +65,7 @@ pub fn measure_decode_throughput(
     let mut best_ceiling = f64::INFINITY;
     let mut frames = 0;
     let mut decoder = None;
+    let mut size = None;
     for _ in 0..rounds {
         let started = Instant::now();
         let decoded = files
@@ -66,10 +73,20 @@ pub fn measure_decode_throughput(
             .map(|f| decode_all(f, chroma))
             .collect::<Result<Vec<_>, _>>()?;
         best_ingest = best_ingest.min(started.elapsed().as_secs_f64());
-        frames = decoded.iter().map(|d| d.0).sum();
-        decoder = decoded.into_iter().next().and_then(|d| d.1);
+        frames = decoded.iter().map(|d| d.frames).sum();
+        size = decoded.first().and_then(|d| d.size);
+        decoder = decoded.into_iter().next().and_then(|d| d.decoder);
         best_ceiling = best_ceiling.min(ceiling_seconds(files)?);
     }
+    let (width, height) = size.ok_or_else(|| MediaError::InvalidInput {
+        path: files[0].clone(),
+        message: "no frame decoded".into(),
+    })?;
+    let conversion_ms = yuv::i420_conversion_ms(width, height, chroma, CONVERSION_REPEATS)
+        .map_err(|message| MediaError::InvalidInput {
+            path: files[0].clone(),
+            message,
+        })?;
     let ingest_fps = frames as f64 / best_ingest;
     let ceiling_fps = frames as f64 / best_ceiling;
     Ok(ThroughputReport {
@@ -84,26 +101,38 @@ pub fn measure_decode_throughput(
         ceiling_seconds: best_ceiling,
         ceiling_fps,
         ratio: ingest_fps / ceiling_fps,
+        conversion_ms,
         ceiling_command: format!("{GST_LAUNCH} {}", ceiling_args(Path::new("FILE")).join(" ")),
     })
 }
 
-/// Decodes every frame of `path` to RGB; returns the count and the decoder (name, hardware).
-fn decode_all(
-    path: &Path,
-    chroma: ChromaUpsampling,
-) -> Result<(u64, Option<(String, bool)>), MediaError> {
+/// What decoding one file gave.
+struct Decoded {
+    frames: u64,
+    /// The decoder element's name and whether it is a hardware one.
+    decoder: Option<(String, bool)>,
+    /// The frames' size.
+    size: Option<(u32, u32)>,
+}
+
+/// Decodes every frame of `path` to RGB.
+fn decode_all(path: &Path, chroma: ChromaUpsampling) -> Result<Decoded, MediaError> {
     let options = DecodeOptions {
         chroma,
         ..DecodeOptions::default()
     };
     let mut decoder = VideoDecoder::open(path, options)?;
     let used = decoder.decoder_name().map(|n| (n, decoder.uses_hardware()));
-    let mut count = 0;
-    while decoder.next_frame()?.is_some() {
-        count += 1;
+    let (mut frames, mut size) = (0, None);
+    while let Some(frame) = decoder.next_frame()? {
+        frames += 1;
+        size = Some((frame.width, frame.height));
     }
-    Ok((count, used))
+    Ok(Decoded {
+        frames,
+        decoder: used,
+        size,
+    })
 }
 
 /// The `gst-launch-1.0` arguments of the ceiling decode of `path` (one argument each, so that

@@ -130,6 +130,57 @@ fn plane_420<'a>(frame: &'a FrameRef<'_>, i: u32) -> Result<chroma::Plane<'a>, S
     })
 }
 
+/// Milliseconds that one I420 → RGB conversion of a `width × height` frame takes with
+/// `upsampling` on this thread (BT.709, limited range; the best of `repeats`): the conversion's
+/// own cost, apart from the decode and from other threads.
+pub(crate) fn i420_conversion_ms(
+    width: u32,
+    height: u32,
+    upsampling: ChromaUpsampling,
+    repeats: usize,
+) -> Result<f64, String> {
+    let (w, h) = (width as usize, height as usize);
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    // Some texture; the conversion's cost does not depend on the content.
+    let pattern = |n: usize, step: usize| (0..n).map(|k| (k * step % 223) as u8 + 16).collect();
+    let (y, u, v): (Vec<u8>, Vec<u8>, Vec<u8>) =
+        (pattern(w * h, 7), pattern(cw * ch, 3), pattern(cw * ch, 5));
+    let mut out = vec![0u8; w * h * 3];
+    let (range, matrix) = (YuvRange::Limited, YuvStandardMatrix::Bt709);
+    let mut best = f64::INFINITY;
+    for _ in 0..repeats.max(1) {
+        let started = std::time::Instant::now();
+        match upsampling {
+            ChromaUpsampling::Bilinear => {
+                let image = YuvPlanarImage {
+                    y_plane: &y,
+                    y_stride: width,
+                    u_plane: &u,
+                    u_stride: cw as u32,
+                    v_plane: &v,
+                    v_stride: cw as u32,
+                    width,
+                    height,
+                };
+                yuv420_to_rgb(&image, &mut out, width * 3, range, matrix)
+                    .map_err(|e| e.to_string())?;
+            }
+            ChromaUpsampling::Guided => {
+                let plane = |data, width, height| chroma::Plane {
+                    data,
+                    stride: width,
+                    width,
+                    height,
+                };
+                let (y, u, v) = (plane(&y, w, h), plane(&u, cw, ch), plane(&v, cw, ch));
+                chroma::yuv420_to_rgb(y, u, v, colour(range, matrix), &mut out);
+            }
+        }
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    Ok(best * 1000.0)
+}
+
 /// Packed RGB (`width·height·3` bytes, rows without padding) of `frame`, in one of [`FORMATS`].
 pub(crate) fn frame_to_rgb(
     frame: &FrameRef<'_>,
