@@ -524,4 +524,120 @@ mod tests {
             );
         }
     }
+
+    /// The same filter written plainly over whole planes, as the reference the banded,
+    /// vectorised conversion must reproduce.
+    fn reference(luma: &[u8], w: usize, h: usize, u: &[u8], v: &[u8], colour: Colour) -> Vec<u8> {
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let clamp = |k: isize, n: usize| k.clamp(0, n as isize - 1) as usize;
+        let box3 = |p: &[f32]| -> Vec<f32> {
+            let at = |i: isize, j: isize| p[clamp(j, ch) * cw + clamp(i, cw)];
+            let mut out = Vec::with_capacity(cw * ch);
+            for j in 0..ch as isize {
+                for i in 0..cw as isize {
+                    let sum: f32 = (-1..=1)
+                        .flat_map(|dj| (-1..=1).map(move |di| (di, dj)))
+                        .map(|(di, dj)| at(i + di, j + dj))
+                        .sum();
+                    out.push(sum / 9.0);
+                }
+            }
+            out
+        };
+        let luma_at = |x: usize, y: usize| f32::from(luma[y.min(h - 1) * w + x.min(w - 1)]);
+        let g: Vec<f32> = (0..cw * ch)
+            .map(|k| {
+                let (i, j) = (k % cw, k / cw);
+                let (x, y) = (2 * i, 2 * j);
+                (luma_at(x, y) + luma_at(x + 1, y) + luma_at(x, y + 1) + luma_at(x + 1, y + 1))
+                    / 4.0
+            })
+            .collect();
+        let mean_g = box3(&g);
+        let mean_gg = box3(&g.iter().map(|g| g * g).collect::<Vec<_>>());
+        let maps = |c: &[u8]| {
+            let c: Vec<f32> = c.iter().map(|&c| f32::from(c)).collect();
+            let mean_c = box3(&c);
+            let mean_gc = box3(&g.iter().zip(&c).map(|(g, c)| g * c).collect::<Vec<_>>());
+            let slope: Vec<f32> = (0..cw * ch)
+                .map(|k| {
+                    let var = mean_gg[k] - mean_g[k] * mean_g[k];
+                    (mean_gc[k] - mean_g[k] * mean_c[k]) / (var + EPS)
+                })
+                .collect();
+            let a = box3(&slope);
+            let b: Vec<f32> = (0..cw * ch).map(|k| c[k] - a[k] * g[k]).collect();
+            (a, b)
+        };
+        let ((au, bu), (av, bv)) = (maps(u), maps(v));
+        let mut out = Vec::with_capacity(w * h * 3);
+        for y in 0..h {
+            let (j0, j1, t) = taps(y, ch);
+            for x in 0..w {
+                let (i0, i1, s) = taps(x, cw);
+                let interpolate = |m: &[f32]| {
+                    let row =
+                        |j: usize, i: usize| m[j0 * cw + i] + t * (m[j * cw + i] - m[j0 * cw + i]);
+                    (1.0 - s) * row(j1, i0) + s * row(j1, i1)
+                };
+                let l = luma_at(x, y);
+                let (cu, cv) = (
+                    interpolate(&au) * l + interpolate(&bu),
+                    interpolate(&av) * l + interpolate(&bv),
+                );
+                out.extend(colour.rgb(l, cu, cv));
+            }
+        }
+        out
+    }
+
+    /// The banded conversion equals the plain whole-plane filter (to float rounding) at sizes
+    /// odd and even, smaller than one band and spanning several.
+    #[test]
+    fn bands_give_the_whole_plane_filter() {
+        let colour = Colour::new(0.2126, 0.0722, false);
+        let mut state = 12345u32;
+        let mut noise = move || {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (state >> 16) as u8
+        };
+        for (w, h) in [
+            (1usize, 1usize),
+            (2, 2),
+            (3, 5),
+            (37, 29),
+            (64, 48),
+            (101, 3),
+            (67, 131),
+        ] {
+            let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+            // Smooth ramps with noise: edges of every strength.
+            let luma: Vec<u8> = (0..w * h)
+                .map(|k| ((k % w) * 3 + (k / w)) as u8 / 2 + noise() / 2)
+                .collect();
+            let u: Vec<u8> = (0..cw * ch).map(|_| 64 + noise() / 2).collect();
+            let v: Vec<u8> = (0..cw * ch).map(|_| 64 + noise() / 2).collect();
+            let mut banded = vec![0u8; w * h * 3];
+            yuv420_to_rgb(
+                plane(&luma, w, w, h),
+                plane(&u, cw, cw, ch),
+                plane(&v, cw, cw, ch),
+                colour,
+                &mut banded,
+            );
+            let plain = reference(&luma, w, h, &u, &v, colour);
+            let differing = banded.iter().zip(&plain).filter(|(a, b)| a != b).count();
+            let largest = banded
+                .iter()
+                .zip(&plain)
+                .map(|(&a, &b)| a.abs_diff(b))
+                .max();
+            // Values on a rounding tie may land either side: at most 1 % of them, by 1.
+            assert!(
+                largest <= Some(1) && differing * 100 <= banded.len(),
+                "{w}x{h}: {differing} of {} values differ, by up to {largest:?}",
+                banded.len()
+            );
+        }
+    }
 }
