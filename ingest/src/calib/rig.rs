@@ -180,15 +180,7 @@ pub fn calibrate_rig(
     }
     // Richer lens models where the rig's evidence, stronger than each camera's, supports them.
     if opts.lens.is_none() {
-        let views = if intrinsic
-            .iter()
-            .all(|ic| ic.views.iter().all(|v| v.simultaneous))
-        {
-            RigViews::Synchronous
-        } else {
-            RigViews::StillOnly
-        };
-        summary.iterations += enrich_lenses(&mut problem, views);
+        summary.iterations += enrich_lenses(&mut problem, rig_views_kind(&intrinsic));
     }
     // Sharp views count more than blurred ones (weights from the residuals at this solution).
     let (lightest, heaviest) = weigh_views(&mut problem);
@@ -236,6 +228,19 @@ fn rig_views(ic: &IntrinsicCalibration) -> impl Iterator<Item = (&View, &Pose)> 
         .iter()
         .zip(ic.poses.iter().map(|(_, p)| p))
         .filter(|(v, _)| v.simultaneous)
+}
+
+/// Whether the rig's board poses come from every view or only from views in which the board
+/// stood still (cameras not frame-synchronous).
+fn rig_views_kind(intrinsic: &[IntrinsicCalibration]) -> RigViews {
+    if intrinsic
+        .iter()
+        .all(|ic| ic.views.iter().all(|v| v.simultaneous))
+    {
+        RigViews::Synchronous
+    } else {
+        RigViews::StillOnly
+    }
 }
 
 /// The camera sharing the most frames with the others.

@@ -467,6 +467,20 @@ mod tests {
         out
     }
 
+    /// [`yuv420_to_rgb`] of a `w × h` luma plane and its chroma planes, rows without padding.
+    fn convert(luma: &[u8], w: usize, h: usize, u: &[u8], v: &[u8], colour: Colour) -> Vec<u8> {
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let mut out = vec![0u8; w * h * 3];
+        yuv420_to_rgb(
+            plane(luma, w, w, h),
+            plane(u, cw, cw, ch),
+            plane(v, cw, cw, ch),
+            colour,
+            &mut out,
+        );
+        out
+    }
+
     /// RGB of full-resolution planes `luma`, `u`, `v`.
     fn to_rgb(luma: &[u8], u: &[u8], v: &[u8], colour: Colour) -> Vec<u8> {
         let px = |k: usize| colour.rgb(f32::from(luma[k]), f32::from(u[k]), f32::from(v[k]));
@@ -497,14 +511,7 @@ mod tests {
             let truth = to_rgb(&luma, &u, &v, colour);
             let (u_sub, cw, ch) = subsample(&u, w, h);
             let (v_sub, _, _) = subsample(&v, w, h);
-            let mut guided = vec![0u8; w * h * 3];
-            yuv420_to_rgb(
-                plane(&luma, w, w, h),
-                plane(&u_sub, cw, cw, ch),
-                plane(&v_sub, cw, cw, ch),
-                colour,
-                &mut guided,
-            );
+            let guided = convert(&luma, w, h, &u_sub, &v_sub, colour);
             let plain = to_rgb(
                 &luma,
                 &bilinear(&u_sub, cw, ch, w, h),
@@ -617,14 +624,7 @@ mod tests {
                 .collect();
             let u: Vec<u8> = (0..cw * ch).map(|_| 64 + noise() / 2).collect();
             let v: Vec<u8> = (0..cw * ch).map(|_| 64 + noise() / 2).collect();
-            let mut banded = vec![0u8; w * h * 3];
-            yuv420_to_rgb(
-                plane(&luma, w, w, h),
-                plane(&u, cw, cw, ch),
-                plane(&v, cw, cw, ch),
-                colour,
-                &mut banded,
-            );
+            let banded = convert(&luma, w, h, &u, &v, colour);
             let plain = reference(&luma, w, h, &u, &v, colour);
             let differing = banded.iter().zip(&plain).filter(|(a, b)| a != b).count();
             let largest = banded

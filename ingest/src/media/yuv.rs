@@ -130,6 +130,37 @@ fn plane_420<'a>(frame: &'a FrameRef<'_>, i: u32) -> Result<chroma::Plane<'a>, S
     })
 }
 
+/// Packed RGB (rows without padding) of the 4:2:0 planes `y`, `u` and `v` into `out`, the chroma
+/// brought to full resolution by `upsampling`.
+fn i420_to_rgb(
+    [y, u, v]: [chroma::Plane; 3],
+    upsampling: ChromaUpsampling,
+    range: YuvRange,
+    matrix: YuvStandardMatrix,
+    out: &mut [u8],
+) -> Result<(), String> {
+    match upsampling {
+        ChromaUpsampling::Bilinear => {
+            let image = YuvPlanarImage {
+                y_plane: y.data,
+                y_stride: y.stride as u32,
+                u_plane: u.data,
+                u_stride: u.stride as u32,
+                v_plane: v.data,
+                v_stride: v.stride as u32,
+                width: y.width as u32,
+                height: y.height as u32,
+            };
+            let stride = y.width as u32 * 3;
+            yuv420_to_rgb(&image, out, stride, range, matrix).map_err(|e| e.to_string())
+        }
+        ChromaUpsampling::Guided => {
+            chroma::yuv420_to_rgb(y, u, v, colour(range, matrix), out);
+            Ok(())
+        }
+    }
+}
+
 /// Milliseconds that one I420 → RGB conversion of a `width × height` frame takes with
 /// `upsampling` on this thread (BT.709, limited range; the best of `repeats`): the conversion's
 /// own cost, apart from the decode and from other threads.
@@ -145,37 +176,19 @@ pub(crate) fn i420_conversion_ms(
     let pattern = |n: usize, step: usize| (0..n).map(|k| (k * step % 223) as u8 + 16).collect();
     let (y, u, v): (Vec<u8>, Vec<u8>, Vec<u8>) =
         (pattern(w * h, 7), pattern(cw * ch, 3), pattern(cw * ch, 5));
+    let plane = |data, width, height| chroma::Plane {
+        data,
+        stride: width,
+        width,
+        height,
+    };
+    let planes = [plane(&y, w, h), plane(&u, cw, ch), plane(&v, cw, ch)];
     let mut out = vec![0u8; w * h * 3];
-    let (range, matrix) = (YuvRange::Limited, YuvStandardMatrix::Bt709);
     let mut best = f64::INFINITY;
     for _ in 0..repeats.max(1) {
         let started = std::time::Instant::now();
-        match upsampling {
-            ChromaUpsampling::Bilinear => {
-                let image = YuvPlanarImage {
-                    y_plane: &y,
-                    y_stride: width,
-                    u_plane: &u,
-                    u_stride: cw as u32,
-                    v_plane: &v,
-                    v_stride: cw as u32,
-                    width,
-                    height,
-                };
-                yuv420_to_rgb(&image, &mut out, width * 3, range, matrix)
-                    .map_err(|e| e.to_string())?;
-            }
-            ChromaUpsampling::Guided => {
-                let plane = |data, width, height| chroma::Plane {
-                    data,
-                    stride: width,
-                    width,
-                    height,
-                };
-                let (y, u, v) = (plane(&y, w, h), plane(&u, cw, ch), plane(&v, cw, ch));
-                chroma::yuv420_to_rgb(y, u, v, colour(range, matrix), &mut out);
-            }
-        }
+        let (range, matrix) = (YuvRange::Limited, YuvStandardMatrix::Bt709);
+        i420_to_rgb(planes, upsampling, range, matrix, &mut out)?;
         best = best.min(started.elapsed().as_secs_f64());
     }
     Ok(best * 1000.0)
@@ -195,9 +208,6 @@ pub(crate) fn frame_to_rgb(
     let stride = row as u32;
     let simd = |r: Result<(), yuvutils_rs::YuvError>| r.map_err(|e| e.to_string());
     let converted = match frame.format() {
-        VideoFormat::I420 if upsampling == ChromaUpsampling::Bilinear => {
-            simd(yuv420_to_rgb(&planar(frame)?, out, stride, range, matrix))
-        }
         VideoFormat::Nv12 if upsampling == ChromaUpsampling::Bilinear => {
             let ((y_plane, y_stride), (uv, uv_stride)) = (plane(frame, 0)?, tight_chroma(frame)?);
             let image = YuvBiPlanarImage {
@@ -212,13 +222,12 @@ pub(crate) fn frame_to_rgb(
             simd(yuv_nv12_to_rgb(&image, out, stride, range, matrix, mode))
         }
         VideoFormat::I420 => {
-            let (y, u, v) = (
+            let planes = [
                 plane_420(frame, 0)?,
                 plane_420(frame, 1)?,
                 plane_420(frame, 2)?,
-            );
-            chroma::yuv420_to_rgb(y, u, v, colour(range, matrix), out);
-            Ok(())
+            ];
+            i420_to_rgb(planes, upsampling, range, matrix, out)
         }
         VideoFormat::Nv12 => {
             let (u, v, row) = split_chroma(frame)?;
