@@ -49,8 +49,8 @@ pub struct RunArgs {
     size: Option<(u32, u32)>,
     /// How the videos' 4:2:0 chroma (one colour sample per 2×2 pixels, as cameras record) is
     /// brought to full resolution: `guided` follows the luma edges, 1–2 dB closer to the scene
-    /// on textured subjects; `bilinear` is faster (about 5 % of a 1080p run) and blurs colour
-    /// edges.
+    /// on textured subjects; `nearest` repeats each sample over its 2×2 block: faster (about
+    /// 5 % of a 1080p run), colour edges blocky.
     #[arg(long, value_enum, default_value_t)]
     chroma: ChromaUpsampling,
     /// JPEG quality (1–100) of the dataset images. On the synthetic rig's 640×480 videos the

@@ -8,9 +8,12 @@
 //! 3 × 3 chroma-sample windows, whose result is then corrected so that its 2 × 2 means give back
 //! the decoded chroma samples.
 //!
-//! Chroma samples are taken as centred in their 2 × 2 block (what GStreamer's `videoconvert`
-//! writes and JPEG assumes); the interpolation weights are therefore ¾ and ¼ along both axes.
-//! The chroma stays in floating point up to the RGB values, which are rounded once.
+//! Chroma samples lie where the stream's siting says ([`Siting`]): centred in their 2 × 2 block
+//! (JPEG), or on its left column (MPEG-2 siting, H.264's default) or top row. The guide is the
+//! luma filtered as an encoder filters the chroma at that place, and the interpolation between
+//! samples follows it (¾ and ¼ around centred samples; the sample itself, then halfway to the
+//! next, for sited ones). The chroma stays in floating point up to the RGB values, which are
+//! rounded once.
 //!
 //! The image is converted in bands of rows, so that the filter's intermediate rows stay in the
 //! CPU's cache, and the loops are written for the compiler to vectorise; the conversion is
@@ -24,8 +27,53 @@ pub enum ChromaUpsampling {
     /// subjects; about 4 ms of CPU per 1080p frame (half the software decode's).
     #[default]
     Guided,
-    /// Bilinear interpolation: 0.4 ms per 1080p frame, colour edges blurred.
-    Bilinear,
+    /// Each chroma sample repeated over its 2 × 2 block (as libyuv does): 0.3 ms per 1080p
+    /// frame, colour edges blocky.
+    Nearest,
+}
+
+/// Where a subsampled stream's chroma samples lie in the block of pixels they cover; halfway
+/// (centred) along an axis unless said otherwise. From the stream's caps (`chroma-site`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Siting {
+    /// On the block's left column (MPEG-2 siting; H.264's and HEVC's default).
+    pub left: bool,
+    /// On the block's top row.
+    pub top: bool,
+}
+
+impl Siting {
+    /// Whether the samples are centred along both axes (nothing to resample).
+    pub(crate) fn is_centred(self) -> bool {
+        !self.left && !self.top
+    }
+}
+
+/// `plane` resampled to centred sample positions, 8-bit, rows without padding, for converters
+/// that take centred samples: where `siting` puts the samples on the block's first column (row),
+/// the centre lies a quarter of a sample further, so it takes ¾ of the sample and ¼ of the next
+/// (the plane's edge repeated).
+pub(crate) fn centred_plane(plane: Plane, siting: Siting) -> Vec<u8> {
+    let (t, s) = (
+        if siting.top { 0.25 } else { 0.0 },
+        if siting.left { 0.25 } else { 0.0 },
+    );
+    let mut row = vec![0f32; plane.width];
+    let mut out = Vec::with_capacity(plane.width * plane.height);
+    for j in 0..plane.height {
+        let (r0, r1) = (plane.row(j), plane.row(j + 1));
+        for ((o, &a), &b) in row.iter_mut().zip(r0).zip(r1) {
+            let a = f32::from(a);
+            *o = a + t * (f32::from(b) - a);
+        }
+        let next = row.iter().skip(1).chain(row.last());
+        out.extend(
+            row.iter()
+                .zip(next)
+                .map(|(&c, &n)| (c + s * (n - c) + 0.5) as u8),
+        );
+    }
+    out
 }
 
 /// The guided filter's regulariser in 8-bit units squared: luma variation below about
@@ -150,8 +198,9 @@ struct Band {
     b_u: Rows,
     a_v: Rows,
     b_v: Rows,
-    /// Row scratch: column sums and the maps of one full-resolution row (both padded); RGB
-    /// of the row's even and odd pixels.
+    /// Row scratch: a luma row filtered across rows, column sums and the maps of one
+    /// full-resolution row (all padded); RGB of the row's even and odd pixels.
+    down: Padded,
     sums: [Padded; 6],
     rows: [Padded; 4],
     even: [Vec<u8>; 3],
@@ -161,7 +210,7 @@ struct Band {
 impl Band {
     /// Fits the maps of chroma rows `rows` (and the halo the full-resolution rows need).
     #[inline(always)]
-    fn fit(&mut self, luma: &Plane, u: &Plane, v: &Plane, rows: std::ops::Range<usize>) {
+    fn fit(&mut self, [luma, u, v]: [&Plane; 3], siting: Siting, rows: std::ops::Range<usize>) {
         let (cw, ch) = (u.width, u.height);
         let span = |halo: usize| {
             (
@@ -172,21 +221,8 @@ impl Band {
         let range = self.guide.cover(span(HALO), cw, ch);
         self.u.cover(span(HALO), cw, ch);
         self.v.cover(span(HALO), cw, ch);
-        let pairs = luma.width / 2;
         for j in range {
-            let (r0, r1) = (luma.row(2 * j), luma.row(2 * j + 1));
-            let guide = self.guide.row_mut(j);
-            let (top, bottom) = (&r0[..2 * pairs], &r1[..2 * pairs]);
-            for (i, g) in guide[..pairs].iter_mut().enumerate() {
-                let sum = u16::from(top[2 * i]) + u16::from(top[2 * i + 1]);
-                let sum = sum + u16::from(bottom[2 * i]) + u16::from(bottom[2 * i + 1]);
-                *g = f32::from(sum) * 0.25;
-            }
-            if pairs < cw {
-                // An odd width: the last column's own two samples.
-                let last = luma.width - 1;
-                guide[pairs] = (f32::from(r0[last]) + f32::from(r1[last])) * 0.5;
-            }
+            self.guide_row(luma, j, siting);
             for (rows, plane) in [(&mut self.u, u), (&mut self.v, v)] {
                 for (c, &s) in rows.row_mut(j).iter_mut().zip(plane.row(j)) {
                     *c = f32::from(s);
@@ -195,6 +231,39 @@ impl Band {
         }
         self.fit_slopes(span(HALO - 1));
         self.average_slopes(span(HALO - 2));
+    }
+
+    /// The guide of chroma row `j`: luma filtered as the encoder filtered the chroma, at each
+    /// chroma sample: the mean of the two pixels the sample lies between, or `[1 2 1] / 4`
+    /// around the pixel it lies on; across the rows first, then along them.
+    #[inline(always)]
+    fn guide_row(&mut self, luma: &Plane, j: usize, siting: Siting) {
+        let w = luma.width;
+        let down = self.down.inner(w);
+        let (r0, r1) = (luma.row(2 * j), luma.row(2 * j + 1));
+        if siting.top {
+            let above = luma.row((2 * j).saturating_sub(1));
+            for (((d, &a), &b), &c) in down.iter_mut().zip(above).zip(r0).zip(r1) {
+                *d = 0.25 * f32::from(a) + 0.5 * f32::from(b) + 0.25 * f32::from(c);
+            }
+        } else {
+            for ((d, &a), &b) in down.iter_mut().zip(r0).zip(r1) {
+                *d = 0.5 * (f32::from(a) + f32::from(b));
+            }
+        }
+        // Padded: the left neighbour of column 0 and the right one of an odd width's last
+        // column repeat the edge.
+        let down = self.down.repeat_ends();
+        let guide = &mut self.guide.row_mut(j)[..w.div_ceil(2)];
+        if siting.left {
+            for (i, g) in guide.iter_mut().enumerate() {
+                *g = 0.25 * down[2 * i] + 0.5 * down[2 * i + 1] + 0.25 * down[2 * i + 2];
+            }
+        } else {
+            for (i, g) in guide.iter_mut().enumerate() {
+                *g = 0.5 * (down[2 * i + 1] + down[2 * i + 2]);
+            }
+        }
     }
 
     /// Each sample's guided-filter slope over its 3 × 3 window, for rows `span`.
@@ -276,14 +345,17 @@ impl Band {
         &mut self,
         luma: &Plane,
         ys: std::ops::Range<usize>,
-        colour: Colour,
+        (siting, colour): (Siting, Colour),
         out: &mut [u8],
     ) {
         let (w, cw, ch) = (luma.width, self.guide.width, self.guide.height);
         let pairs = w / 2;
+        // Weights of the left, own and right samples of even and odd pixels along a row.
+        let (e0, e1, _) = weights(0, siting.left);
+        let (_, o1, o2) = weights(1, siting.left);
         for y in ys {
             // The maps interpolated to this row, at chroma resolution (ends repeated).
-            let (j0, j1, t) = taps(y, ch);
+            let (j0, j1, t) = taps(y, ch, siting.top);
             let maps = [&self.a_u, &self.b_u, &self.a_v, &self.b_v];
             for (map, row) in maps.into_iter().zip(&mut self.rows) {
                 let (r0, r1) = (map.row(j0 as isize), map.row(j1 as isize));
@@ -293,9 +365,9 @@ impl Band {
                 row.repeat_ends();
             }
             let [au, bu, av, bv] = self.rows.each_ref().map(|r| &r.0[..pairs + 2]);
-            // ... and along it: ¾ of the pixel's own sample, ¼ of the left or right one.
-            let even = |m: &[f32], i: usize| 0.75 * m[i + 1] + 0.25 * m[i];
-            let odd = |m: &[f32], i: usize| 0.75 * m[i + 1] + 0.25 * m[i + 2];
+            // ... and along it: the pixel's own sample and its left (even) or right (odd) one.
+            let even = |m: &[f32], i: usize| e1 * m[i + 1] + e0 * m[i];
+            let odd = |m: &[f32], i: usize| o1 * m[i + 1] + o2 * m[i + 2];
             let luma_row = &luma.row(y)[..w];
             let luma_pairs = &luma_row[..2 * pairs];
             for rgb in self.even.iter_mut().chain(&mut self.odd) {
@@ -331,15 +403,29 @@ impl Band {
     }
 }
 
-/// The two low-resolution rows (of `n`) and the weight of the second that centred 2×
-/// interpolation gives full-resolution row `x`.
+/// How full-resolution position `x` (a row or column) takes the chroma samples around it:
+/// weights of the sample before, its own and the one after. Centred samples lie halfway
+/// between positions `2i` and `2i + 1`, so each position is ¾ its own sample and ¼ the nearer
+/// neighbour; `sited` samples lie on position `2i`: even positions are the sample itself, odd
+/// ones halfway to the next.
 #[inline(always)]
-fn taps(x: usize, n: usize) -> (usize, usize, f32) {
+fn weights(x: usize, sited: bool) -> (f32, f32, f32) {
+    match (sited, x.is_multiple_of(2)) {
+        (false, true) => (0.25, 0.75, 0.0),
+        (false, false) => (0.0, 0.75, 0.25),
+        (true, true) => (0.0, 1.0, 0.0),
+        (true, false) => (0.0, 0.5, 0.5),
+    }
+}
+
+/// The two low-resolution rows (of `n`) that full-resolution row `x` interpolates between, and
+/// the weight of the second (see [`weights`]).
+#[inline(always)]
+fn taps(x: usize, n: usize, sited: bool) -> (usize, usize, f32) {
     let i = x / 2;
-    if x.is_multiple_of(2) {
-        (i, i.saturating_sub(1), 0.25)
-    } else {
-        (i.min(n - 1), (i + 1).min(n - 1), 0.25)
+    match weights(x, sited) {
+        (before, _, _) if before > 0.0 => (i, i.saturating_sub(1), before),
+        (_, _, after) => (i.min(n - 1), (i + 1).min(n - 1), after),
     }
 }
 
@@ -392,18 +478,23 @@ impl Colour {
 }
 
 /// Writes packed RGB (`luma.width × luma.height`, rows without padding) of the 4:2:0 planes
-/// `luma`, `u` and `v` into `out`.
+/// `luma`, `u` and `v`, whose chroma is sited as `siting` says, into `out`.
 #[multiversion::multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512vl+avx2+fma",
     "x86_64+avx2+fma"
 ))]
-pub(crate) fn yuv420_to_rgb(luma: Plane, u: Plane, v: Plane, colour: Colour, out: &mut [u8]) {
+pub(crate) fn yuv420_to_rgb(
+    [luma, u, v]: [Plane; 3],
+    siting: Siting,
+    colour: Colour,
+    out: &mut [u8],
+) {
     let mut band = Band::default();
     for first in (0..u.height).step_by(BAND) {
         let rows = first..(first + BAND).min(u.height);
-        band.fit(&luma, &u, &v, rows.clone());
+        band.fit([&luma, &u, &v], siting, rows.clone());
         let ys = 2 * rows.start..(2 * rows.end).min(luma.height);
-        band.convert(&luma, ys, colour, out);
+        band.convert(&luma, ys, (siting, colour), out);
     }
 }
 
@@ -411,25 +502,65 @@ pub(crate) fn yuv420_to_rgb(luma: Plane, u: Plane, v: Plane, colour: Colour, out
 mod tests {
     use super::*;
 
-    /// 2 × 2 box means of a full-resolution plane: what a 4:2:0 encoder stores.
-    fn subsample(full: &[u8], w: usize, h: usize) -> (Vec<u8>, usize, usize) {
+    /// Centred, then sited on the left column, the top row, and both.
+    const SITINGS: [Siting; 4] = [
+        Siting {
+            left: false,
+            top: false,
+        },
+        Siting {
+            left: true,
+            top: false,
+        },
+        Siting {
+            left: false,
+            top: true,
+        },
+        Siting {
+            left: true,
+            top: true,
+        },
+    ];
+
+    /// A full-resolution plane filtered at the chroma samples of `siting`: along each axis the
+    /// mean of the block's two pixels (centred), or `[1 2 1] / 4` around its first pixel.
+    fn filter_at(full: &[f32], w: usize, h: usize, siting: Siting) -> Vec<f32> {
+        let at = |x: isize, y: isize| {
+            let (x, y) = (x.clamp(0, w as isize - 1), y.clamp(0, h as isize - 1));
+            full[y as usize * w + x as usize]
+        };
+        let taps = |sited: bool| -> &'static [(isize, f32)] {
+            if sited {
+                &[(-1, 0.25), (0, 0.5), (1, 0.25)]
+            } else {
+                &[(0, 0.5), (1, 0.5)]
+            }
+        };
+        let sample = |i: usize, j: usize| {
+            let (x, y) = (2 * i as isize, 2 * j as isize);
+            let mut sum = 0.0;
+            for &(dy, wy) in taps(siting.top) {
+                for &(dx, wx) in taps(siting.left) {
+                    sum += wx * wy * at(x + dx, y + dy);
+                }
+            }
+            sum
+        };
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-        let p = Plane {
-            data: full,
-            stride: w,
-            width: w,
-            height: h,
-        };
-        let mean = |i: usize, j: usize| {
-            let at = |x: usize, y: usize| u32::from(p.row(y)[x.min(w - 1)]);
-            let sum = at(2 * i, 2 * j)
-                + at(2 * i + 1, 2 * j)
-                + at(2 * i, 2 * j + 1)
-                + at(2 * i + 1, 2 * j + 1);
-            ((sum + 2) / 4) as u8
-        };
-        let means = (0..ch).flat_map(|j| (0..cw).map(move |i| mean(i, j)));
-        (means.collect(), cw, ch)
+        (0..ch)
+            .flat_map(|j| (0..cw).map(move |i| (i, j)))
+            .map(|(i, j)| sample(i, j))
+            .collect()
+    }
+
+    /// What a 4:2:0 encoder stores of a full-resolution plane with `siting` (see
+    /// [`filter_at`]), and the chroma plane's size.
+    fn subsample(full: &[u8], w: usize, h: usize, siting: Siting) -> (Vec<u8>, usize, usize) {
+        let full: Vec<f32> = full.iter().map(|&x| f32::from(x)).collect();
+        let samples = filter_at(&full, w, h, siting)
+            .into_iter()
+            .map(|c| (c + 0.5) as u8);
+        (samples.collect(), w.div_ceil(2), h.div_ceil(2))
     }
 
     fn plane(data: &[u8], stride: usize, width: usize, height: usize) -> Plane<'_> {
@@ -456,9 +587,9 @@ mod tests {
         let at = |i: usize, j: usize| f32::from(c[j * cw + i]);
         let mut out = Vec::with_capacity(w * h);
         for y in 0..h {
-            let (j0, j1, t) = taps(y, ch);
+            let (j0, j1, t) = taps(y, ch, false);
             for x in 0..w {
-                let (i0, i1, s) = taps(x, cw);
+                let (i0, i1, s) = taps(x, cw, false);
                 let top = at(i0, j0) + s * (at(i1, j0) - at(i0, j0));
                 let bottom = at(i0, j1) + s * (at(i1, j1) - at(i0, j1));
                 out.push((top + t * (bottom - top)).round() as u8);
@@ -467,17 +598,23 @@ mod tests {
         out
     }
 
-    /// [`yuv420_to_rgb`] of a `w × h` luma plane and its chroma planes, rows without padding.
-    fn convert(luma: &[u8], w: usize, h: usize, u: &[u8], v: &[u8], colour: Colour) -> Vec<u8> {
+    /// [`yuv420_to_rgb`] of a `w × h` luma plane and its chroma planes (centred unless
+    /// `siting` says), rows without padding.
+    fn convert(
+        luma: &[u8],
+        (w, h): (usize, usize),
+        [u, v]: [&[u8]; 2],
+        siting: Siting,
+        colour: Colour,
+    ) -> Vec<u8> {
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
         let mut out = vec![0u8; w * h * 3];
-        yuv420_to_rgb(
+        let planes = [
             plane(luma, w, w, h),
             plane(u, cw, cw, ch),
             plane(v, cw, cw, ch),
-            colour,
-            &mut out,
-        );
+        ];
+        yuv420_to_rgb(planes, siting, colour, &mut out);
         out
     }
 
@@ -487,31 +624,42 @@ mod tests {
         (0..luma.len()).flat_map(px).collect()
     }
 
-    /// Stripes and a disc of two colours (their chroma follows luma), at odd and even sizes:
-    /// the guided result is far closer to the true image than one with bilinear chroma, and
+    /// Stripes and a disc of two colours (their chroma follows luma), at odd and even sizes.
+    fn stripes_and_disc(w: usize, h: usize) -> [Vec<u8>; 3] {
+        two_colours(w, h, |x, y| {
+            let (dx, dy) = (x as f32 - w as f32 * 0.6, y as f32 - h as f32 * 0.5);
+            (x / 3) % 2 == 0 || dx * dx + dy * dy < 80.0
+        })
+    }
+
+    /// Planes of BT.601 limited-range red where `inside(x, y)` and a blue-green elsewhere.
+    fn two_colours(w: usize, h: usize, inside: impl Fn(usize, usize) -> bool) -> [Vec<u8>; 3] {
+        let (mut luma, mut u, mut v) = (vec![0u8; w * h], vec![0u8; w * h], vec![0u8; w * h]);
+        for y in 0..h {
+            for x in 0..w {
+                let k = y * w + x;
+                (luma[k], u[k], v[k]) = if inside(x, y) {
+                    (81, 90, 240)
+                } else {
+                    (106, 203, 63)
+                };
+            }
+        }
+        [luma, u, v]
+    }
+
+    /// The guided result is far closer to the true image than one with bilinear chroma, and
     /// the conversion keeps the colours of flat areas.
     #[test]
     fn chroma_edges_follow_the_luma_edges() {
         let colour = Colour::new(0.299, 0.114, false);
+        let centred = Siting::default();
         for (w, h) in [(64, 48), (37, 29)] {
-            let (mut luma, mut u, mut v) = (vec![0u8; w * h], vec![0u8; w * h], vec![0u8; w * h]);
-            for y in 0..h {
-                for x in 0..w {
-                    let (dx, dy) = (x as f32 - w as f32 * 0.6, y as f32 - h as f32 * 0.5);
-                    let inside = (x / 3) % 2 == 0 || dx * dx + dy * dy < 80.0;
-                    let k = y * w + x;
-                    // BT.601 limited-range red and a blue-green.
-                    (luma[k], u[k], v[k]) = if inside {
-                        (81, 90, 240)
-                    } else {
-                        (106, 203, 63)
-                    };
-                }
-            }
+            let [luma, u, v] = stripes_and_disc(w, h);
             let truth = to_rgb(&luma, &u, &v, colour);
-            let (u_sub, cw, ch) = subsample(&u, w, h);
-            let (v_sub, _, _) = subsample(&v, w, h);
-            let guided = convert(&luma, w, h, &u_sub, &v_sub, colour);
+            let (u_sub, cw, ch) = subsample(&u, w, h, centred);
+            let (v_sub, _, _) = subsample(&v, w, h, centred);
+            let guided = convert(&luma, (w, h), [&u_sub, &v_sub], centred, colour);
             let plain = to_rgb(
                 &luma,
                 &bilinear(&u_sub, cw, ch, w, h),
@@ -532,9 +680,41 @@ mod tests {
         }
     }
 
+    const CHECK: usize = 8;
+    /// Chroma sampled on the blocks' left column or top row converts closer to the truth when
+    /// read with that siting than when read as centred, and about as close as centred chroma.
+    #[test]
+    fn sited_chroma_is_read_where_it_was_sampled() {
+        let colour = Colour::new(0.299, 0.114, false);
+        let (w, h) = (64, 48);
+        let [luma, u, v] = two_colours(w, h, |x, y| (x / 5 + y / 5) % 2 == 0);
+        let truth = to_rgb(&luma, &u, &v, colour);
+        let db = |sampled: Siting, read: Siting| {
+            let (u_sub, _, _) = subsample(&u, w, h, sampled);
+            let (v_sub, _, _) = subsample(&v, w, h, sampled);
+            psnr(
+                &convert(&luma, (w, h), [&u_sub, &v_sub], read, colour),
+                &truth,
+            )
+        };
+        for siting in &SITINGS[1..] {
+            let (right, wrong) = (db(*siting, *siting), db(*siting, Siting::default()));
+            assert!(
+                right > wrong + 6.0,
+                "{siting:?}: read sited {right:.2} dB, as centred {wrong:.2} dB"
+            );
+        }
+    }
+
     /// The same filter written plainly over whole planes, as the reference the banded,
     /// vectorised conversion must reproduce.
-    fn reference(luma: &[u8], w: usize, h: usize, u: &[u8], v: &[u8], colour: Colour) -> Vec<u8> {
+    fn reference(
+        luma: &[u8],
+        (w, h): (usize, usize),
+        [u, v]: [&[u8]; 2],
+        siting: Siting,
+        colour: Colour,
+    ) -> Vec<u8> {
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
         let clamp = |k: isize, n: usize| k.clamp(0, n as isize - 1) as usize;
         let box3 = |p: &[f32]| -> Vec<f32> {
@@ -551,15 +731,9 @@ mod tests {
             }
             out
         };
-        let luma_at = |x: usize, y: usize| f32::from(luma[y.min(h - 1) * w + x.min(w - 1)]);
-        let g: Vec<f32> = (0..cw * ch)
-            .map(|k| {
-                let (i, j) = (k % cw, k / cw);
-                let (x, y) = (2 * i, 2 * j);
-                (luma_at(x, y) + luma_at(x + 1, y) + luma_at(x, y + 1) + luma_at(x + 1, y + 1))
-                    / 4.0
-            })
-            .collect();
+        let luma_at = |x: usize, y: usize| f32::from(luma[y * w + x]);
+        let full: Vec<f32> = luma.iter().map(|&l| f32::from(l)).collect();
+        let g = filter_at(&full, w, h, siting);
         let mean_g = box3(&g);
         let mean_gg = box3(&g.iter().map(|g| g * g).collect::<Vec<_>>());
         let maps = |c: &[u8]| {
@@ -579,9 +753,9 @@ mod tests {
         let ((au, bu), (av, bv)) = (maps(u), maps(v));
         let mut out = Vec::with_capacity(w * h * 3);
         for y in 0..h {
-            let (j0, j1, t) = taps(y, ch);
+            let (j0, j1, t) = taps(y, ch, siting.top);
             for x in 0..w {
-                let (i0, i1, s) = taps(x, cw);
+                let (i0, i1, s) = taps(x, cw, siting.left);
                 let interpolate = |m: &[f32]| {
                     let row =
                         |j: usize, i: usize| m[j0 * cw + i] + t * (m[j * cw + i] - m[j0 * cw + i]);
@@ -599,7 +773,7 @@ mod tests {
     }
 
     /// The banded conversion equals the plain whole-plane filter (to float rounding) at sizes
-    /// odd and even, smaller than one band and spanning several.
+    /// odd and even, smaller than one band and spanning several, for every siting.
     #[test]
     fn bands_give_the_whole_plane_filter() {
         let colour = Colour::new(0.2126, 0.0722, false);
@@ -624,20 +798,22 @@ mod tests {
                 .collect();
             let u: Vec<u8> = (0..cw * ch).map(|_| 64 + noise() / 2).collect();
             let v: Vec<u8> = (0..cw * ch).map(|_| 64 + noise() / 2).collect();
-            let banded = convert(&luma, w, h, &u, &v, colour);
-            let plain = reference(&luma, w, h, &u, &v, colour);
-            let differing = banded.iter().zip(&plain).filter(|(a, b)| a != b).count();
-            let largest = banded
-                .iter()
-                .zip(&plain)
-                .map(|(&a, &b)| a.abs_diff(b))
-                .max();
-            // Values on a rounding tie may land either side: at most 1 % of them, by 1.
-            assert!(
-                largest <= Some(1) && differing * 100 <= banded.len(),
-                "{w}x{h}: {differing} of {} values differ, by up to {largest:?}",
-                banded.len()
-            );
+            for siting in SITINGS {
+                let banded = convert(&luma, (w, h), [&u, &v], siting, colour);
+                let plain = reference(&luma, (w, h), [&u, &v], siting, colour);
+                let differing = banded.iter().zip(&plain).filter(|(a, b)| a != b).count();
+                let largest = banded
+                    .iter()
+                    .zip(&plain)
+                    .map(|(&a, &b)| a.abs_diff(b))
+                    .max();
+                // Values on a rounding tie may land either side: at most 1 % of them, by 1.
+                assert!(
+                    largest <= Some(1) && differing * 100 <= banded.len(),
+                    "{w}x{h} {siting:?}: {differing} of {} values differ, by up to {largest:?}",
+                    banded.len()
+                );
+            }
         }
     }
 }

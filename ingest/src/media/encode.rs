@@ -1,4 +1,5 @@
 //! H.264/MP4 encoding of raw RGB(A) frames, with an optional AAC audio track, written atomically.
+//! The frames are brought to 4:2:0 as a camera records them ([`super::subsample`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -8,8 +9,8 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
-use super::pipeline;
 use super::{AudioTrack, Fps, MediaError};
+use super::{pipeline, subsample};
 
 /// Default constant-quality level (x264 CRF scale: 0 lossless-ish, 23 x264's default, 51 worst).
 pub const DEFAULT_QUALITY: u32 = 18;
@@ -143,7 +144,8 @@ impl VideoEncoder {
                 ),
             });
         }
-        let mut buffer = gst::Buffer::from_mut_slice(pad_rows(pixels, row, &info));
+        let yuv = subsample::rgb_to_i420(pixels, bytes_per_pixel(layout), &info);
+        let mut buffer = gst::Buffer::from_mut_slice(yuv);
         {
             let buffer = buffer.get_mut().expect("a new buffer is writable");
             let start = self.settings.fps.frame_time_ns(self.frames);
@@ -184,12 +186,13 @@ impl VideoEncoder {
         Ok(())
     }
 
+    /// The input layout of a first frame of `len` bytes, and the I420 layout it is encoded in.
     fn detect_layout(&self, len: usize) -> Result<(InputLayout, gst_video::VideoInfo), MediaError> {
         let pixels = self.settings.width as usize * self.settings.height as usize;
-        let (layout, format) = if len == pixels * 3 {
-            (InputLayout::Rgb, gst_video::VideoFormat::Rgb)
+        let layout = if len == pixels * 3 {
+            InputLayout::Rgb
         } else if len == pixels * 4 {
-            (InputLayout::Rgba, gst_video::VideoFormat::Rgba)
+            InputLayout::Rgba
         } else {
             return Err(MediaError::InvalidInput {
                 path: self.path.clone(),
@@ -203,9 +206,8 @@ impl VideoEncoder {
             });
         };
         let fps = self.settings.fps;
-        let info = gst_video::VideoInfo::builder(format, self.settings.width, self.settings.height)
-            .fps(gst::Fraction::new(fps.num as i32, fps.den as i32))
-            .build()
+        let fps = gst::Fraction::new(fps.num as i32, fps.den as i32);
+        let info = subsample::i420_info(self.settings.width, self.settings.height, fps)
             .map_err(|e| pipeline::internal(&self.path, "appsrc", e))?;
         Ok((layout, info))
     }
@@ -267,19 +269,6 @@ fn bytes_per_pixel(layout: InputLayout) -> usize {
     }
 }
 
-/// Copies tightly packed rows into GStreamer's layout (rows padded to the stride of `info`).
-fn pad_rows(pixels: &[u8], row: usize, info: &gst_video::VideoInfo) -> Vec<u8> {
-    let stride = info.stride()[0] as usize;
-    if stride == row {
-        return pixels.to_vec();
-    }
-    let mut out = vec![0u8; info.size()];
-    for (dst, src) in out.chunks_exact_mut(stride).zip(pixels.chunks_exact(row)) {
-        dst[..row].copy_from_slice(src);
-    }
-    out
-}
-
 fn build_pipeline(
     path: &Path,
     temp: &Path,
@@ -292,15 +281,6 @@ fn build_pipeline(
         .block(true)
         .max_bytes(2 * frame_bytes)
         .build();
-    let convert = pipeline::make("videoconvert")?;
-    let i420 = pipeline::make_with("capsfilter", |b| {
-        b.property(
-            "caps",
-            gst::Caps::builder("video/x-raw")
-                .field("format", "I420")
-                .build(),
-        )
-    })?;
     let key_interval = s.fps.as_f64().round().max(1.0) as u32;
     let encoder = pipeline::make_with("x264enc", |b| {
         b.property_from_str("pass", "qual")
@@ -319,26 +299,10 @@ fn build_pipeline(
     let mux = pipeline::make_with("mp4mux", |b| b.property("faststart", true))?;
     let location = temp.to_string_lossy().into_owned();
     let sink = pipeline::make_with("filesink", |b| b.property("location", location.as_str()))?;
-    p.add_many([
-        video_src.upcast_ref(),
-        &convert,
-        &i420,
-        &encoder,
-        &parse,
-        &mux,
-        &sink,
-    ])
-    .map_err(|e| pipeline::internal(path, "pipeline", e))?;
-    gst::Element::link_many([
-        video_src.upcast_ref(),
-        &convert,
-        &i420,
-        &encoder,
-        &parse,
-        &mux,
-        &sink,
-    ])
-    .map_err(|e| pipeline::internal(path, "x264enc", e))?;
+    p.add_many([video_src.upcast_ref(), &encoder, &parse, &mux, &sink])
+        .map_err(|e| pipeline::internal(path, "pipeline", e))?;
+    gst::Element::link_many([video_src.upcast_ref(), &encoder, &parse, &mux, &sink])
+        .map_err(|e| pipeline::internal(path, "x264enc", e))?;
     let audio_src = match &s.audio {
         Some(audio) => Some(add_audio_branch(path, &p, &mux, audio.sample_rate)?),
         None => None,

@@ -9,6 +9,7 @@ mod error;
 mod fps;
 mod pipeline;
 mod probe;
+mod subsample;
 mod sync;
 mod throughput;
 mod yuv;

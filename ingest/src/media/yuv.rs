@@ -1,9 +1,10 @@
 //! Decoded frames to packed RGB. Decoders output YUV: planar I420 (software H.264/HEVC, 8-bit
 //! 4:2:0, what most cameras record), NV12 (hardware decoders), 8-bit 4:2:2 and 4:4:4. These are
-//! converted here, honouring the stream's colour matrix and range, with SIMD (yuvutils-rs),
-//! several times faster than GStreamer's `videoconvert`, which is left for the other formats (it
-//! converts those straight to RGB); or, for 4:2:0 on request, with the chroma brought to full
-//! resolution along the luma edges ([`super::chroma`]). 10-bit sources stay with
+//! converted here, honouring the stream's colour matrix, range and chroma siting (H.264's
+//! default puts the chroma sample on the left column of its block, JPEG's in its centre), with
+//! SIMD (yuvutils-rs), several times faster than GStreamer's `videoconvert`, which is left for
+//! the other formats (it converts those straight to RGB); or, for 4:2:0 by default, with the
+//! chroma brought to full resolution along the luma edges ([`super::chroma`]). 10-bit sources stay with
 //! `videoconvert`: yuvutils-rs 0.8's 10-bit to 8-bit conversions clamp to 1023 instead of 255,
 //! so a value just above white wraps to black.
 
@@ -12,13 +13,12 @@ use std::borrow::Cow;
 use gstreamer as gst;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
-use gstreamer_video::{VideoColorMatrix, VideoColorRange, VideoFormat};
+use gstreamer_video::{VideoChromaSite, VideoColorMatrix, VideoColorRange, VideoFormat};
 use yuvutils_rs::{
-    YuvBiPlanarImage, YuvConversionMode, YuvPlanarImage, YuvRange, YuvStandardMatrix,
-    yuv_nv12_to_rgb, yuv420_to_rgb, yuv422_to_rgb, yuv444_to_rgb,
+    YuvPlanarImage, YuvRange, YuvStandardMatrix, yuv420_to_rgb, yuv422_to_rgb, yuv444_to_rgb,
 };
 
-use super::chroma::{self, ChromaUpsampling};
+use super::chroma::{self, ChromaUpsampling, Siting};
 
 /// A decoded frame as GStreamer maps it.
 type FrameRef<'a> = gst_video::VideoFrameRef<&'a gst::BufferRef>;
@@ -72,20 +72,6 @@ fn planar<'a>(frame: &'a FrameRef<'_>) -> Result<YuvPlanarImage<'a, u8>, String>
     })
 }
 
-/// The interleaved 4:2:0 chroma plane of an NV12 `frame` without row padding, which is how
-/// yuvutils-rs 0.8 takes it (a padded plane is repacked), and its row length.
-fn tight_chroma<'a>(frame: &'a FrameRef<'_>) -> Result<(Cow<'a, [u8]>, u32), String> {
-    let (uv, stride) = plane(frame, 1)?;
-    let row = frame.width().div_ceil(2) * 2;
-    let tight = if stride == row {
-        Cow::Borrowed(uv)
-    } else {
-        let rows = uv.chunks(stride as usize).map(|r| &r[..row as usize]);
-        Cow::Owned(rows.flatten().copied().collect())
-    };
-    Ok((tight, row))
-}
-
 /// The separate `U` and `V` planes of an NV12 `frame` (interleaved there), without row padding,
 /// and their row length.
 fn split_chroma(frame: &FrameRef<'_>) -> Result<(Vec<u8>, Vec<u8>, usize), String> {
@@ -130,24 +116,45 @@ fn plane_420<'a>(frame: &'a FrameRef<'_>, i: u32) -> Result<chroma::Plane<'a>, S
     })
 }
 
-/// Packed RGB (rows without padding) of the 4:2:0 planes `y`, `u` and `v` into `out`, the chroma
-/// brought to full resolution by `upsampling`.
+/// Where `frame`'s chroma samples lie (its caps' `chroma-site`; centred when they do not say).
+fn siting(frame: &FrameRef<'_>) -> Siting {
+    let site = frame.info().chroma_site();
+    Siting {
+        left: site.contains(VideoChromaSite::H_COSITED),
+        top: site.contains(VideoChromaSite::V_COSITED),
+    }
+}
+
+/// Chroma plane `p` with centred samples (what yuvutils-rs takes) and its stride:
+/// `p` itself, or resampled from `siting`.
+fn centred(p: chroma::Plane<'_>, siting: Siting) -> (Cow<'_, [u8]>, u32) {
+    if siting.is_centred() {
+        (Cow::Borrowed(p.data), p.stride as u32)
+    } else {
+        (Cow::Owned(chroma::centred_plane(p, siting)), p.width as u32)
+    }
+}
+
+/// Packed RGB (rows without padding) of the 4:2:0 planes `y`, `u` and `v`, the chroma sited as
+/// `siting` says, into `out`, the chroma brought to full resolution by `upsampling`.
 fn i420_to_rgb(
     [y, u, v]: [chroma::Plane; 3],
+    siting: Siting,
     upsampling: ChromaUpsampling,
-    range: YuvRange,
-    matrix: YuvStandardMatrix,
+    (range, matrix): (YuvRange, YuvStandardMatrix),
     out: &mut [u8],
 ) -> Result<(), String> {
     match upsampling {
-        ChromaUpsampling::Bilinear => {
+        ChromaUpsampling::Nearest => {
+            let ((u_plane, u_stride), (v_plane, v_stride)) =
+                (centred(u, siting), centred(v, siting));
             let image = YuvPlanarImage {
                 y_plane: y.data,
                 y_stride: y.stride as u32,
-                u_plane: u.data,
-                u_stride: u.stride as u32,
-                v_plane: v.data,
-                v_stride: v.stride as u32,
+                u_plane: &u_plane,
+                u_stride,
+                v_plane: &v_plane,
+                v_stride,
                 width: y.width as u32,
                 height: y.height as u32,
             };
@@ -155,15 +162,16 @@ fn i420_to_rgb(
             yuv420_to_rgb(&image, out, stride, range, matrix).map_err(|e| e.to_string())
         }
         ChromaUpsampling::Guided => {
-            chroma::yuv420_to_rgb(y, u, v, colour(range, matrix), out);
+            chroma::yuv420_to_rgb([y, u, v], siting, colour(range, matrix), out);
             Ok(())
         }
     }
 }
 
 /// Milliseconds that one I420 → RGB conversion of a `width × height` frame takes with
-/// `upsampling` on this thread (BT.709, limited range; the best of `repeats`): the conversion's
-/// own cost, apart from the decode and from other threads.
+/// `upsampling` on this thread (BT.709, limited range, MPEG-2 siting as H.264 streams have by
+/// default; the best of `repeats`): the conversion's own cost, apart from the decode and from
+/// other threads.
 pub(crate) fn i420_conversion_ms(
     width: u32,
     height: u32,
@@ -187,8 +195,12 @@ pub(crate) fn i420_conversion_ms(
     let mut best = f64::INFINITY;
     for _ in 0..repeats.max(1) {
         let started = std::time::Instant::now();
-        let (range, matrix) = (YuvRange::Limited, YuvStandardMatrix::Bt709);
-        i420_to_rgb(planes, upsampling, range, matrix, &mut out)?;
+        let colour = (YuvRange::Limited, YuvStandardMatrix::Bt709);
+        let mpeg2 = Siting {
+            left: true,
+            top: false,
+        };
+        i420_to_rgb(planes, mpeg2, upsampling, colour, &mut out)?;
         best = best.min(started.elapsed().as_secs_f64());
     }
     Ok(best * 1000.0)
@@ -208,26 +220,13 @@ pub(crate) fn frame_to_rgb(
     let stride = row as u32;
     let simd = |r: Result<(), yuvutils_rs::YuvError>| r.map_err(|e| e.to_string());
     let converted = match frame.format() {
-        VideoFormat::Nv12 if upsampling == ChromaUpsampling::Bilinear => {
-            let ((y_plane, y_stride), (uv, uv_stride)) = (plane(frame, 0)?, tight_chroma(frame)?);
-            let image = YuvBiPlanarImage {
-                y_plane,
-                y_stride,
-                uv_plane: &uv,
-                uv_stride,
-                width,
-                height,
-            };
-            let mode = YuvConversionMode::Balanced;
-            simd(yuv_nv12_to_rgb(&image, out, stride, range, matrix, mode))
-        }
         VideoFormat::I420 => {
             let planes = [
                 plane_420(frame, 0)?,
                 plane_420(frame, 1)?,
                 plane_420(frame, 2)?,
             ];
-            i420_to_rgb(planes, upsampling, range, matrix, out)
+            i420_to_rgb(planes, siting(frame), upsampling, (range, matrix), out)
         }
         VideoFormat::Nv12 => {
             let (u, v, row) = split_chroma(frame)?;
@@ -237,9 +236,32 @@ pub(crate) fn frame_to_rgb(
                 width: row,
                 height: (height as usize).div_ceil(2),
             };
-            let y = plane_420(frame, 0)?;
-            chroma::yuv420_to_rgb(y, half(&u), half(&v), colour(range, matrix), out);
-            Ok(())
+            let planes = [plane_420(frame, 0)?, half(&u), half(&v)];
+            i420_to_rgb(planes, siting(frame), upsampling, (range, matrix), out)
+        }
+        VideoFormat::Y42b if siting(frame).left => {
+            // 4:2:2 chroma is sited on the left column as a rule; yuvutils-rs takes it centred.
+            let image = planar(frame)?;
+            let left = Siting {
+                left: true,
+                top: false,
+            };
+            let chroma = |data, stride: u32| chroma::Plane {
+                data,
+                stride: stride as usize,
+                width: width.div_ceil(2) as usize,
+                height: height as usize,
+            };
+            let (u, u_stride) = centred(chroma(image.u_plane, image.u_stride), left);
+            let (v, v_stride) = centred(chroma(image.v_plane, image.v_stride), left);
+            let image = YuvPlanarImage {
+                u_plane: &u,
+                u_stride,
+                v_plane: &v,
+                v_stride,
+                ..image
+            };
+            simd(yuv422_to_rgb(&image, out, stride, range, matrix))
         }
         VideoFormat::Y42b => simd(yuv422_to_rgb(&planar(frame)?, out, stride, range, matrix)),
         VideoFormat::Y444 => simd(yuv444_to_rgb(&planar(frame)?, out, stride, range, matrix)),
@@ -325,7 +347,7 @@ mod tests {
                     let (buffer, info) = solid(format, w, h, yuv, want);
                     let frame =
                         gst_video::VideoFrameRef::from_buffer_ref_readable(&buffer, &info).unwrap();
-                    for upsampling in [ChromaUpsampling::Bilinear, ChromaUpsampling::Guided] {
+                    for upsampling in [ChromaUpsampling::Nearest, ChromaUpsampling::Guided] {
                         let rgb = frame_to_rgb(&frame, upsampling).unwrap();
                         assert_eq!(rgb.len(), (w * h * 3) as usize);
                         for px in rgb.chunks_exact(3) {
@@ -338,6 +360,80 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// A 16 × 4 frame of `format` with flat luma and a chroma step along the rows: `U` is 96
+    /// on the samples before sample 4 and 160 from it on; the caps say `site`.
+    fn chroma_step(
+        format: VideoFormat,
+        site: VideoChromaSite,
+    ) -> (gst::Buffer, gst_video::VideoInfo) {
+        let (w, h) = (16, 4);
+        let info = gst_video::VideoInfo::builder(format, w, h)
+            .colorimetry(&"bt601".parse().unwrap())
+            .chroma_site(site)
+            .build()
+            .unwrap();
+        let mut buffer = gst::Buffer::with_size(info.size()).unwrap();
+        let b = buffer.get_mut().unwrap();
+        let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(b, &info).unwrap();
+        fill(frame.plane_data_mut(0).unwrap(), &[128]);
+        let u = |i: usize| if i < 4 { 96 } else { 160 };
+        if format == VideoFormat::Nv12 {
+            let stride = frame.plane_stride()[1] as usize;
+            for row in frame.plane_data_mut(1).unwrap().chunks_mut(stride) {
+                for i in 0..8 {
+                    (row[2 * i], row[2 * i + 1]) = (u(i), 128);
+                }
+            }
+        } else {
+            let stride = frame.plane_stride()[1] as usize;
+            for row in frame.plane_data_mut(1).unwrap().chunks_mut(stride) {
+                for (i, s) in row[..8].iter_mut().enumerate() {
+                    *s = u(i);
+                }
+            }
+            fill(frame.plane_data_mut(2).unwrap(), &[128]);
+        }
+        drop(frame);
+        (buffer, info)
+    }
+
+    /// The chroma of streams sited on the left column (H.264's default) is read there: pixel 7,
+    /// halfway between samples 3 (on pixel 6) and 4 (on pixel 8), gets the mean of their `U`;
+    /// read as centred it would get ¾ of sample 3 and ¼ of sample 4.
+    #[test]
+    fn chroma_is_read_at_its_siting() {
+        gst::init().unwrap();
+        for format in [VideoFormat::I420, VideoFormat::Nv12, VideoFormat::Y42b] {
+            for upsampling in [ChromaUpsampling::Nearest, ChromaUpsampling::Guided] {
+                let u_at_pixel_7 = |site| {
+                    let (buffer, info) = chroma_step(format, site);
+                    let frame =
+                        gst_video::VideoFrameRef::from_buffer_ref_readable(&buffer, &info).unwrap();
+                    let rgb = frame_to_rgb(&frame, upsampling).unwrap();
+                    // Blue of flat limited-range luma 128: 130.4 + 2.017 (U − 128) (BT.601).
+                    128.0 + (f32::from(rgb[7 * 3 + 2]) - 130.4) / 2.017
+                };
+                let (left, centred) = (
+                    u_at_pixel_7(VideoChromaSite::MPEG2),
+                    u_at_pixel_7(VideoChromaSite::JPEG),
+                );
+                let what =
+                    format!("{format:?} {upsampling:?}: U {left:.1} sited, {centred:.1} centred");
+                // Guided (flat luma: plain interpolation) reads centred samples as ¾ · 96 + ¼ ·
+                // 160 = 112 and sited ones as their mean, 128; nearest (and 4:2:2, which is
+                // never guided) takes sample 3 as it is, or moved to its block's centre.
+                let guided = upsampling == ChromaUpsampling::Guided && format != VideoFormat::Y42b;
+                let want = if guided {
+                    [128.0, 112.0]
+                } else {
+                    [112.0, 96.0]
+                };
+                assert!((centred - want[1]).abs() <= 2.0, "{what}");
+                assert!((left - want[0]).abs() <= 2.0, "{what}");
             }
         }
     }
