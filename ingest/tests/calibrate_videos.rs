@@ -171,6 +171,8 @@ fn charuco_videos_with_distortion() {
             seed: 1,
         },
         Bounds {
+            // 2026-12-07, the synth encoding chroma as cameras do: focal 0.041 %, principal
+            // point 1.56 px, curve 0.75 px, centres 1.56 mm, rotations 0.126°.
             // 2026-12-06, rig-wide lens step at 3 σ for synchronous views: focal 0.083 %,
             // principal point 1.14 px, curve 0.38 px, centres 2.68 mm, rotations 0.103° (at 5 σ,
             // views weighted by their noise: 0.043 %, 2.08 px, 0.66 px, 1.85 mm, 0.155°; equal
@@ -216,6 +218,8 @@ fn chessboard_videos_with_distortion() {
             seed: 3,
         },
         Bounds {
+            // 2026-12-07, the synth encoding chroma as cameras do: focal 0.115 %, principal
+            // point 0.81 px, curve 1.17 px, centres 1.38 mm, rotations 0.063°.
             // 2026-12-06, rig-wide lens step at 3 σ for synchronous views: focal 0.12 % (target
             // met, 2.5 × for the run-to-run spread), principal point 1.22 px, curve 1.27 px,
             // centres 1.50 mm, rotations 0.104° (at 5 σ: 0.14 %, 2.04 px, 1.07 px, 1.69 mm,
