@@ -397,7 +397,7 @@ fn detect_camera(
             (w, h, views)
         }
         Source::Video(path, _) => {
-            // The board is found in luma: the fast chroma upsampling is enough.
+            // The board is found in a gray image of each decoded frame (BT.601 weights of its RGB).
             let mut decoder = VideoDecoder::open(path, DecodeOptions::default())
                 .with_context(|| format!("camera {name}: cannot open {}", path.display()))?;
             let mut size = (0, 0);
