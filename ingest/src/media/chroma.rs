@@ -43,6 +43,12 @@ pub(crate) struct Siting {
 }
 
 impl Siting {
+    /// On the left column, halfway between the rows: H.264's and HEVC's default.
+    pub(crate) const MPEG2: Siting = Siting {
+        left: true,
+        top: false,
+    };
+
     /// Whether the samples are centred along both axes (nothing to resample).
     pub(crate) fn is_centred(self) -> bool {
         !self.left && !self.top
@@ -507,10 +513,7 @@ mod tests {
             left: false,
             top: false,
         },
-        Siting {
-            left: true,
-            top: false,
-        },
+        Siting::MPEG2,
         Siting {
             left: false,
             top: true,

@@ -192,15 +192,11 @@ pub(crate) fn i420_conversion_ms(
     };
     let planes = [plane(&y, w, h), plane(&u, cw, ch), plane(&v, cw, ch)];
     let mut out = vec![0u8; w * h * 3];
+    let colour = (YuvRange::Limited, YuvStandardMatrix::Bt709);
     let mut best = f64::INFINITY;
     for _ in 0..repeats.max(1) {
         let started = std::time::Instant::now();
-        let colour = (YuvRange::Limited, YuvStandardMatrix::Bt709);
-        let mpeg2 = Siting {
-            left: true,
-            top: false,
-        };
-        i420_to_rgb(planes, mpeg2, upsampling, colour, &mut out)?;
+        i420_to_rgb(planes, Siting::MPEG2, upsampling, colour, &mut out)?;
         best = best.min(started.elapsed().as_secs_f64());
     }
     Ok(best * 1000.0)
@@ -239,21 +235,21 @@ pub(crate) fn frame_to_rgb(
             let planes = [plane_420(frame, 0)?, half(&u), half(&v)];
             i420_to_rgb(planes, siting(frame), upsampling, (range, matrix), out)
         }
-        VideoFormat::Y42b if siting(frame).left => {
-            // 4:2:2 chroma is sited on the left column as a rule; yuvutils-rs takes it centred.
-            let image = planar(frame)?;
-            let left = Siting {
-                left: true,
+        VideoFormat::Y42b => {
+            // 4:2:2 chroma has every row: only the siting along them applies.
+            let siting = Siting {
                 top: false,
+                ..siting(frame)
             };
+            let image = planar(frame)?;
             let chroma = |data, stride: u32| chroma::Plane {
                 data,
                 stride: stride as usize,
                 width: width.div_ceil(2) as usize,
                 height: height as usize,
             };
-            let (u, u_stride) = centred(chroma(image.u_plane, image.u_stride), left);
-            let (v, v_stride) = centred(chroma(image.v_plane, image.v_stride), left);
+            let (u, u_stride) = centred(chroma(image.u_plane, image.u_stride), siting);
+            let (v, v_stride) = centred(chroma(image.v_plane, image.v_stride), siting);
             let image = YuvPlanarImage {
                 u_plane: &u,
                 u_stride,
@@ -263,7 +259,6 @@ pub(crate) fn frame_to_rgb(
             };
             simd(yuv422_to_rgb(&image, out, stride, range, matrix))
         }
-        VideoFormat::Y42b => simd(yuv422_to_rgb(&planar(frame)?, out, stride, range, matrix)),
         VideoFormat::Y444 => simd(yuv444_to_rgb(&planar(frame)?, out, stride, range, matrix)),
         VideoFormat::Rgb => {
             let (data, data_stride) = plane(frame, 0)?;
