@@ -197,17 +197,16 @@ struct Band {
     /// The fitted slopes before their 3 × 3 mean.
     slope_u: Rows,
     slope_v: Rows,
-    /// The maps' coefficients: slopes averaged over the windows covering a sample, and
-    /// offsets that reproduce the decoded chroma at the luma mean.
-    a_u: Rows,
-    b_u: Rows,
-    a_v: Rows,
-    b_v: Rows,
-    /// Row scratch: a luma row filtered across rows, column sums and the maps of one
-    /// full-resolution row (all padded); RGB of the row's even and odd pixels.
+    /// The maps from luma to red, green and blue (slope, offset, slope, ...): the chroma maps
+    /// (slopes averaged over the windows covering a sample, offsets that reproduce the decoded
+    /// chroma at the guide) composed with the YUV → RGB conversion.
+    maps: [Rows; 6],
+    /// Row scratch: a luma row filtered across rows, column sums, the averaged slopes and the
+    /// maps of one full-resolution row (padded); RGB of the row's even and odd pixels.
     down: Padded,
     sums: [Padded; 6],
-    rows: [Padded; 4],
+    slopes: [Vec<f32>; 2],
+    rows: [Padded; 6],
     even: [Vec<u8>; 3],
     odd: [Vec<u8>; 3],
 }
@@ -215,7 +214,12 @@ struct Band {
 impl Band {
     /// Fits the maps of chroma rows `rows` (and the halo the full-resolution rows need).
     #[inline(always)]
-    fn fit(&mut self, [luma, u, v]: [&Plane; 3], siting: Siting, rows: std::ops::Range<usize>) {
+    fn fit(
+        &mut self,
+        [luma, u, v]: [&Plane; 3],
+        (siting, colour): (Siting, Colour),
+        rows: std::ops::Range<usize>,
+    ) {
         let (cw, ch) = (u.width, u.height);
         let span = |halo: usize| {
             (
@@ -235,7 +239,7 @@ impl Band {
             }
         }
         self.fit_slopes(span(HALO - 1));
-        self.average_slopes(span(HALO - 2));
+        self.fit_maps(span(HALO - 2), colour);
     }
 
     /// The guide of chroma row `j`: luma filtered as the encoder filtered the chroma, at each
@@ -310,33 +314,50 @@ impl Band {
         }
     }
 
-    /// The slopes' 3 × 3 means and the offsets, for rows `span`.
+    /// The slopes' 3 × 3 means and the RGB maps, for rows `span`.
     #[inline(always)]
-    fn average_slopes(&mut self, span: (isize, isize)) {
+    fn fit_maps(&mut self, span: (isize, isize), colour: Colour) {
         let (cw, ch) = (self.guide.width, self.guide.height);
-        let range = self.a_u.cover(span, cw, ch);
-        for map in [&mut self.b_u, &mut self.a_v, &mut self.b_v] {
+        let range = self.maps[0].cover(span, cw, ch);
+        for map in &mut self.maps[1..] {
             map.cover(span, cw, ch);
         }
         for j in range {
             let k = j as isize;
-            let guide = self.guide.row(k);
             let [sums_u, sums_v, ..] = &mut self.sums;
-            for (slopes, chroma, a, b, sums) in [
-                (&self.slope_u, &self.u, &mut self.a_u, &mut self.b_u, sums_u),
-                (&self.slope_v, &self.v, &mut self.a_v, &mut self.b_v, sums_v),
+            let [mean_u, mean_v] = &mut self.slopes;
+            for (slopes, sums, a) in [
+                (&self.slope_u, sums_u, mean_u),
+                (&self.slope_v, sums_v, mean_v),
             ] {
                 let [s0, s1, s2] = slopes.around(k);
                 for (((s, &x), &y), &z) in sums.inner(cw).iter_mut().zip(s0).zip(s1).zip(s2) {
                     *s = x + y + z;
                 }
-                let a = a.row_mut(j);
+                a.resize(cw, 0.0);
                 across(sums.repeat_ends(), 1.0 / 9.0, a);
-                // The offset that makes the map give the decoded chroma at the guide.
-                let b = b.row_mut(j);
-                for (((b, &a), &c), &g) in b.iter_mut().zip(&*a).zip(chroma.row(k)).zip(guide) {
-                    *b = c - a * g;
-                }
+            }
+            let (guide, u, v) = (self.guide.row(k), self.u.row(k), self.v.row(k));
+            let [a_u, a_v] = self.slopes.each_ref().map(|a| &a[..cw]);
+            let [r1, r0, g1, g0, b1, b0] = self.maps.each_mut().map(|m| &mut m.row_mut(j)[..cw]);
+            let Colour {
+                y_offset,
+                y_scale,
+                r_v,
+                g_u,
+                g_v,
+                b_u,
+            } = colour;
+            let shift = -y_offset * y_scale;
+            for i in 0..cw {
+                // The offsets that make the chroma maps give the decoded chroma at the guide,
+                // less the chroma's zero (128).
+                let (au, av) = (a_u[i], a_v[i]);
+                let bu = u[i] - au * guide[i] - 128.0;
+                let bv = v[i] - av * guide[i] - 128.0;
+                (r1[i], r0[i]) = (y_scale + r_v * av, shift + r_v * bv);
+                (g1[i], g0[i]) = (y_scale - g_u * au - g_v * av, shift - g_u * bu - g_v * bv);
+                (b1[i], b0[i]) = (y_scale + b_u * au, shift + b_u * bu);
             }
         }
     }
@@ -350,29 +371,49 @@ impl Band {
         &mut self,
         luma: &Plane,
         ys: std::ops::Range<usize>,
-        (siting, colour): (Siting, Colour),
+        siting: Siting,
+        out: &mut [u8],
+    ) {
+        if siting.left {
+            // Even pixels lie on their sample, odd ones halfway to the next.
+            let even = |m: &[f32], i: usize| m[i + 1];
+            let odd = |m: &[f32], i: usize| 0.5 * (m[i + 1] + m[i + 2]);
+            self.convert_rows(luma, ys, siting.top, (even, odd), out);
+        } else {
+            // Centred samples: each pixel is ¾ its own and ¼ the nearer neighbour.
+            let even = |m: &[f32], i: usize| 0.75 * m[i + 1] + 0.25 * m[i];
+            let odd = |m: &[f32], i: usize| 0.75 * m[i + 1] + 0.25 * m[i + 2];
+            self.convert_rows(luma, ys, siting.top, (even, odd), out);
+        }
+    }
+
+    /// [`Band::convert`] with the maps of a row interpolated to even and odd pixels by `even`
+    /// and `odd` (from the padded map row and the pair's index).
+    #[inline(always)]
+    fn convert_rows(
+        &mut self,
+        luma: &Plane,
+        ys: std::ops::Range<usize>,
+        top: bool,
+        (even, odd): (impl Fn(&[f32], usize) -> f32, impl Fn(&[f32], usize) -> f32),
         out: &mut [u8],
     ) {
         let (w, cw, ch) = (luma.width, self.guide.width, self.guide.height);
         let pairs = w / 2;
-        // Weights of the left, own and right samples of even and odd pixels along a row.
-        let (e0, e1, _) = weights(0, siting.left);
-        let (_, o1, o2) = weights(1, siting.left);
+        // Clamped, then rounded by adding 1.5 · 2²³: the float's last mantissa bits are then
+        // the rounded integer (a form the compiler turns into SIMD, unlike a cast).
+        let q = |x: f32| (x.clamp(0.0, 255.0) + 12_582_912.0).to_bits() as u8;
         for y in ys {
             // The maps interpolated to this row, at chroma resolution (ends repeated).
-            let (j0, j1, t) = taps(y, ch, siting.top);
-            let maps = [&self.a_u, &self.b_u, &self.a_v, &self.b_v];
-            for (map, row) in maps.into_iter().zip(&mut self.rows) {
+            let (j0, j1, t) = taps(y, ch, top);
+            for (map, row) in self.maps.iter().zip(&mut self.rows) {
                 let (r0, r1) = (map.row(j0 as isize), map.row(j1 as isize));
                 for ((m, &p0), &p1) in row.inner(cw).iter_mut().zip(r0).zip(r1) {
                     *m = p0 + t * (p1 - p0);
                 }
                 row.repeat_ends();
             }
-            let [au, bu, av, bv] = self.rows.each_ref().map(|r| &r.0[..pairs + 2]);
-            // ... and along it: the pixel's own sample and its left (even) or right (odd) one.
-            let even = |m: &[f32], i: usize| e1 * m[i + 1] + e0 * m[i];
-            let odd = |m: &[f32], i: usize| o1 * m[i + 1] + o2 * m[i + 2];
+            let [r1, r0, g1, g0, b1, b0] = self.rows.each_ref().map(|r| &r.0[..pairs + 2]);
             let luma_row = &luma.row(y)[..w];
             let luma_pairs = &luma_row[..2 * pairs];
             for rgb in self.even.iter_mut().chain(&mut self.odd) {
@@ -385,13 +426,12 @@ impl Band {
                     f32::from(luma_pairs[2 * i]),
                     f32::from(luma_pairs[2 * i + 1]),
                 );
-                let (ue, ve) = (
-                    even(au, i) * le + even(bu, i),
-                    even(av, i) * le + even(bv, i),
-                );
-                let (uo, vo) = (odd(au, i) * lo + odd(bu, i), odd(av, i) * lo + odd(bv, i));
-                [re[i], ge[i], be[i]] = colour.rgb(le, ue, ve);
-                [ro[i], go[i], bo[i]] = colour.rgb(lo, uo, vo);
+                re[i] = q(even(r1, i) * le + even(r0, i));
+                ge[i] = q(even(g1, i) * le + even(g0, i));
+                be[i] = q(even(b1, i) * le + even(b0, i));
+                ro[i] = q(odd(r1, i) * lo + odd(r0, i));
+                go[i] = q(odd(g1, i) * lo + odd(g0, i));
+                bo[i] = q(odd(b1, i) * lo + odd(b0, i));
             }
             let out_row = &mut out[y * w * 3..(y + 1) * w * 3];
             let mut out_pairs = out_row.chunks_exact_mut(6);
@@ -401,8 +441,8 @@ impl Band {
             if let [r, g, b] = out_pairs.into_remainder() {
                 // An odd width: the last pixel, even and without a right neighbour.
                 let (i, l) = (pairs, f32::from(luma_row[w - 1]));
-                let (u, v) = (even(au, i) * l + even(bu, i), even(av, i) * l + even(bv, i));
-                [*r, *g, *b] = colour.rgb(l, u, v);
+                [*r, *g, *b] =
+                    [(r1, r0), (g1, g0), (b1, b0)].map(|(m1, m0)| q(even(m1, i) * l + even(m0, i)));
             }
         }
     }
@@ -467,8 +507,9 @@ impl Colour {
         }
     }
 
-    /// RGB of luma `y` and chroma `u`, `v` (centred on 128).
-    #[inline(always)]
+    /// RGB of luma `y` and chroma `u`, `v` (centred on 128): the conversion the RGB maps
+    /// compose, for the tests' references.
+    #[cfg(test)]
     fn rgb(&self, y: f32, u: f32, v: f32) -> [u8; 3] {
         let (l, u, v) = ((y - self.y_offset) * self.y_scale, u - 128.0, v - 128.0);
         // Clamped, then rounded by adding 1.5 · 2²³: the float's last mantissa bits are then
@@ -497,9 +538,9 @@ pub(crate) fn yuv420_to_rgb(
     let mut band = Band::default();
     for first in (0..u.height).step_by(BAND) {
         let rows = first..(first + BAND).min(u.height);
-        band.fit([&luma, &u, &v], siting, rows.clone());
+        band.fit([&luma, &u, &v], (siting, colour), rows.clone());
         let ys = 2 * rows.start..(2 * rows.end).min(luma.height);
-        band.convert(&luma, ys, (siting, colour), out);
+        band.convert(&luma, ys, siting, out);
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::{ChromaUpsampling, DecodeOptions, MediaError, VideoDecoder, yuv};
+use super::{ChromaUpsampling, DecodeOptions, MediaError, VideoDecoder, decoder_threads, yuv};
 
 /// Conversions timed for [`ThroughputReport::conversion_ms`] (the best counts).
 const CONVERSION_REPEATS: usize = 10;
@@ -66,11 +66,12 @@ pub fn measure_decode_throughput(
     let mut frames = 0;
     let mut decoder = None;
     let mut size = None;
+    let threads = decoder_threads(files.len().min(rayon::current_num_threads()));
     for _ in 0..rounds {
         let started = Instant::now();
         let decoded = files
             .par_iter()
-            .map(|f| decode_all(f, chroma))
+            .map(|f| decode_all(f, chroma, threads))
             .collect::<Result<Vec<_>, _>>()?;
         best_ingest = best_ingest.min(started.elapsed().as_secs_f64());
         frames = decoded.iter().map(|d| d.frames).sum();
@@ -115,10 +116,11 @@ struct Decoded {
     size: Option<(u32, u32)>,
 }
 
-/// Decodes every frame of `path` to RGB.
-fn decode_all(path: &Path, chroma: ChromaUpsampling) -> Result<Decoded, MediaError> {
+/// Decodes every frame of `path` to RGB, the decoder using `threads` threads.
+fn decode_all(path: &Path, chroma: ChromaUpsampling, threads: u32) -> Result<Decoded, MediaError> {
     let options = DecodeOptions {
         chroma,
+        threads,
         ..DecodeOptions::default()
     };
     let mut decoder = VideoDecoder::open(path, options)?;

@@ -30,7 +30,8 @@ use yakumo_core::dataset::DatasetLayout;
 use yakumo_core::manifest::{FrameRange, Manifest, SyncInfo};
 
 use crate::media::{
-    ChromaUpsampling, DecodeOptions, MediaError, MediaInfo, VideoDecoder, VideoStreamInfo, probe,
+    ChromaUpsampling, DecodeOptions, MediaError, MediaInfo, VideoDecoder, VideoStreamInfo,
+    decoder_threads, probe,
 };
 
 /// Chosen frames further than this (in frames) from the exact common instant are reported.
@@ -173,6 +174,7 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
 
     let staging = output::Staging::new(&opts.out)?;
     let layout = DatasetLayout::new(staging.dir());
+    let threads = decoder_threads(videos.len().min(rayon::current_num_threads()));
     videos
         .par_iter()
         .enumerate()
@@ -186,6 +188,7 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
                     size: opts.size.filter(|&size| size != sizes[c]),
                     chroma: opts.chroma,
                     jpeg_quality: opts.jpeg_quality,
+                    decoder_threads: threads,
                 },
                 &layout,
             )
@@ -358,6 +361,8 @@ struct Images {
     size: Option<(u32, u32)>,
     chroma: ChromaUpsampling,
     jpeg_quality: u8,
+    /// Threads of the camera's decoder (see [`decoder_threads`]).
+    decoder_threads: u32,
 }
 
 /// Decodes `video` once, writing source frame `k + shift` as dataset frame `k` for each `k` in
@@ -375,6 +380,7 @@ fn write_camera(
     let mut wanted = frames.iter().map(|&k| (k, k as u64 + shift)).peekable();
     let options = DecodeOptions {
         chroma: images.chroma,
+        threads: images.decoder_threads,
         ..DecodeOptions::default()
     };
     let mut decoder = VideoDecoder::open(&video.path, options)?;
