@@ -397,21 +397,24 @@ fn detect_camera(
             (w, h, views)
         }
         Source::Video(path, _) => {
-            // The board is found in a gray image of each decoded frame (BT.601 weights of its RGB).
+            // The board is found in the decoded luma of every `step`-th frame (no chroma
+            // conversion).
             let mut decoder = VideoDecoder::open(path, DecodeOptions::default())
                 .with_context(|| format!("camera {name}: cannot open {}", path.display()))?;
             let mut size = (0, 0);
             let mut views = Vec::new();
             let mut batch: Vec<(usize, GrayImage)> = Vec::with_capacity(BATCH);
+            let decoding = || format!("camera {name}: decoding {}", path.display());
             loop {
-                let frame = decoder
-                    .next_frame()
-                    .with_context(|| format!("camera {name}: decoding {}", path.display()))?;
-                let end = frame.is_none();
-                if let Some(f) = frame {
-                    size = (f.width, f.height);
-                    if (f.index as usize).is_multiple_of(step) {
-                        batch.push((f.index as usize, rgb_to_gray(f.width, f.height, &f.rgb)));
+                let picture = decoder.next_picture().with_context(decoding)?;
+                let end = picture.is_none();
+                if let Some(p) = picture {
+                    size = (p.width(), p.height());
+                    if (p.index as usize).is_multiple_of(step) {
+                        let gray = p.to_gray().with_context(decoding)?;
+                        let gray = GrayImage::from_raw(size.0, size.1, gray)
+                            .expect("to_gray gives width × height bytes");
+                        batch.push((p.index as usize, gray));
                     }
                 }
                 if batch.len() == BATCH || (end && !batch.is_empty()) {
@@ -434,15 +437,6 @@ fn detect_camera(
         height,
         views,
     })
-}
-
-/// Packed RGB to luma (BT.601 weights).
-fn rgb_to_gray(width: u32, height: u32, rgb: &[u8]) -> GrayImage {
-    let data = rgb
-        .chunks_exact(3)
-        .map(|p| ((77 * p[0] as u32 + 150 * p[1] as u32 + 29 * p[2] as u32 + 128) >> 8) as u8)
-        .collect();
-    GrayImage::from_raw(width, height, data).expect("decoder frames are width × height × 3 bytes")
 }
 
 fn parse_axis(s: &str) -> Result<DVec3> {

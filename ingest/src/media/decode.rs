@@ -77,6 +77,64 @@ pub struct Frame {
     pub rgb: Vec<u8>,
 }
 
+/// One decoded picture as the decoder left it (YUV, as a rule), converted on demand.
+pub struct Picture {
+    /// Position in decode output order, from 0.
+    pub index: u64,
+    /// Presentation time in nanoseconds.
+    pub pts: u64,
+    sample: gst::Sample,
+    info: gst_video::VideoInfo,
+    chroma: ChromaUpsampling,
+    path: PathBuf,
+}
+
+impl Picture {
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.info.width()
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.info.height()
+    }
+
+    /// The picture in packed RGB, its chroma brought to full resolution as the decoder's
+    /// options say.
+    pub fn to_rgb(&self) -> Result<Frame, MediaError> {
+        let rgb = self.convert(|frame| yuv::frame_to_rgb(frame, self.chroma))?;
+        Ok(Frame {
+            index: self.index,
+            pts: self.pts,
+            width: self.width(),
+            height: self.height(),
+            rgb,
+        })
+    }
+
+    /// The picture's luma as full-range gray, `width * height` bytes, rows top to bottom: the
+    /// decoded luma plane itself (limited range stretched to 0–255), without converting the
+    /// chroma; from RGB sources, BT.601 weights.
+    pub fn to_gray(&self) -> Result<Vec<u8>, MediaError> {
+        self.convert(yuv::frame_to_gray)
+    }
+
+    fn convert(
+        &self,
+        conversion: impl FnOnce(&yuv::FrameRef<'_>) -> Result<Vec<u8>, String>,
+    ) -> Result<Vec<u8>, MediaError> {
+        let bad = |what: &str| pipeline::internal(&self.path, "appsink", what);
+        let buffer = self
+            .sample
+            .buffer()
+            .ok_or_else(|| bad("decoded sample without data"))?;
+        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &self.info)
+            .map_err(|e| bad(&e.to_string()))?;
+        conversion(&frame).map_err(|e| bad(&e))
+    }
+}
+
 /// Pulls decoded frames from a video file; also an iterator of `Result<Frame, MediaError>`
 /// that ends after the last frame or after the first error.
 pub struct VideoDecoder {
@@ -116,9 +174,19 @@ impl VideoDecoder {
         self.lock_decoder().as_ref().is_some_and(|(_, hw)| *hw)
     }
 
-    /// The next frame, `Ok(None)` at the end. When the stream breaks, the frames decoded before
-    /// the break are returned first, then [`MediaError::Truncated`] saying where it broke.
+    /// The next frame in packed RGB, `Ok(None)` at the end. When the stream breaks, the frames
+    /// decoded before the break are returned first, then [`MediaError::Truncated`] saying where
+    /// it broke.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, MediaError> {
+        let Some(picture) = self.next_picture()? else {
+            return Ok(None);
+        };
+        picture.to_rgb().map(Some).inspect_err(|_| self.stop())
+    }
+
+    /// The next decoded picture, not yet converted (see [`VideoDecoder::next_frame`]): for
+    /// callers that need only some frames, or only their luma ([`Picture::to_gray`]).
+    pub fn next_picture(&mut self) -> Result<Option<Picture>, MediaError> {
         if self.done {
             return Ok(None);
         }
@@ -130,7 +198,7 @@ impl VideoDecoder {
                 .try_pull_sample(gst::ClockTime::from_mseconds(timeout))
             {
                 return self
-                    .make_frame(&sample)
+                    .make_picture(sample)
                     .map(Some)
                     .inspect_err(|_| self.stop());
             }
@@ -310,7 +378,7 @@ impl VideoDecoder {
         }
     }
 
-    fn make_frame(&mut self, sample: &gst::Sample) -> Result<Frame, MediaError> {
+    fn make_picture(&mut self, sample: gst::Sample) -> Result<Picture, MediaError> {
         let bad = |what: &str| pipeline::internal(&self.path, "appsink", what);
         let caps = sample
             .caps()
@@ -319,10 +387,6 @@ impl VideoDecoder {
         let buffer = sample
             .buffer()
             .ok_or_else(|| bad("decoded sample without data"))?;
-        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info)
-            .map_err(|e| bad(&e.to_string()))?;
-        let (width, height) = (info.width(), info.height());
-        let rgb = yuv::frame_to_rgb(&frame, self.chroma).map_err(|e| bad(&e))?;
         let pts = buffer
             .pts()
             .map(|t| t.nseconds())
@@ -333,12 +397,13 @@ impl VideoDecoder {
         self.reached_ns = self.reached_ns.max(pts + self.frame_ns);
         let index = self.next_index;
         self.next_index += 1;
-        Ok(Frame {
+        Ok(Picture {
             index,
             pts,
-            width,
-            height,
-            rgb,
+            sample,
+            info,
+            chroma: self.chroma,
+            path: self.path.clone(),
         })
     }
 

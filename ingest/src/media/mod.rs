@@ -16,7 +16,7 @@ mod yuv;
 
 pub use audio::{AudioTrack, decode_audio};
 pub use chroma::ChromaUpsampling;
-pub use decode::{DecodeOptions, Frame, VideoDecoder, decoder_threads};
+pub use decode::{DecodeOptions, Frame, Picture, VideoDecoder, decoder_threads};
 pub use encode::{DEFAULT_QUALITY, EncodeSettings, VideoEncoder};
 pub use error::MediaError;
 pub use fps::Fps;

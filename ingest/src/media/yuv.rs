@@ -21,7 +21,7 @@ use yuvutils_rs::{
 use super::chroma::{self, ChromaUpsampling, Siting};
 
 /// A decoded frame as GStreamer maps it.
-type FrameRef<'a> = gst_video::VideoFrameRef<&'a gst::BufferRef>;
+pub(crate) type FrameRef<'a> = gst_video::VideoFrameRef<&'a gst::BufferRef>;
 
 /// The YUV → RGB matrix of `colorimetry`; an unknown matrix is BT.709 for HD (≥ 720 lines) and
 /// BT.601 below, as GStreamer assumes.
@@ -202,6 +202,44 @@ pub(crate) fn i420_conversion_ms(
     Ok(best * 1000.0)
 }
 
+/// Full-range gray (`width·height` bytes, rows without padding) of `frame`, in one of
+/// [`FORMATS`]: the luma plane of YUV formats (limited range stretched to 0–255), BT.601
+/// weights of RGB.
+pub(crate) fn frame_to_gray(frame: &FrameRef<'_>) -> Result<Vec<u8>, String> {
+    let (width, height) = (frame.width() as usize, frame.height() as usize);
+    let (data, stride) = plane(frame, 0)?;
+    let rows = data.chunks(stride as usize).take(height);
+    let mut gray = Vec::with_capacity(width * height);
+    if frame.format() == VideoFormat::Rgb {
+        for row in rows {
+            gray.extend(row[..3 * width].chunks_exact(3).map(|p| {
+                let [r, g, b] = [p[0], p[1], p[2]].map(u32::from);
+                ((77 * r + 150 * g + 29 * b + 128) >> 8) as u8
+            }));
+        }
+    } else {
+        let stretch: [u8; 256] = match range(&frame.info().colorimetry()) {
+            YuvRange::Full => std::array::from_fn(|y| y as u8),
+            // (y − 16) · 255 / 219, rounded and clamped.
+            YuvRange::Limited => std::array::from_fn(|y| {
+                ((y as i32 - 16) * 255 * 2 + 219)
+                    .div_euclid(2 * 219)
+                    .clamp(0, 255) as u8
+            }),
+        };
+        for row in rows {
+            gray.extend(row[..width].iter().map(|&y| stretch[usize::from(y)]));
+        }
+    }
+    if gray.len() != width * height {
+        return Err(format!(
+            "luma plane of {} bytes for {width}×{height}",
+            data.len()
+        ));
+    }
+    Ok(gray)
+}
+
 /// Packed RGB (`width·height·3` bytes, rows without padding) of `frame`, in one of [`FORMATS`].
 pub(crate) fn frame_to_rgb(
     frame: &FrameRef<'_>,
@@ -354,6 +392,37 @@ mod tests {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn decoded_formats_give_their_luma_in_full_range() {
+        gst::init().unwrap();
+        use VideoFormat::*;
+        for format in [I420, Nv12, Y42b, Y444, Rgb] {
+            for (w, h) in [(6, 4), (7, 5)] {
+                // Limited-range luma stretched to 0–255 (clamped outside 16–235); RGB frames
+                // give BT.601 weights of their colour.
+                for (yuv, rgb, want) in [
+                    ([16, 128, 128], [0u8, 0, 0], 0u8),
+                    ([235, 128, 128], [255, 255, 255], 255),
+                    ([250, 128, 128], [255, 255, 255], 255),
+                    ([10, 128, 128], [0, 0, 0], 0),
+                    ([126, 128, 128], [128, 128, 128], 128),
+                    ([81, 90, 240], [255, 0, 0], 76),
+                ] {
+                    let (buffer, info) = solid(format, w, h, yuv, rgb);
+                    let frame =
+                        gst_video::VideoFrameRef::from_buffer_ref_readable(&buffer, &info).unwrap();
+                    let gray = frame_to_gray(&frame).unwrap();
+                    assert_eq!(gray.len(), (w * h) as usize);
+                    assert!(
+                        gray.iter().all(|&g| g.abs_diff(want) <= 1),
+                        "{format:?} {w}x{h} {yuv:?}: {:?} vs {want}",
+                        &gray[..4]
+                    );
                 }
             }
         }
