@@ -107,17 +107,15 @@ impl Detector {
         let mut corners = self.find(image);
         let pixels = image.width() as u64 * image.height() as u64;
         if corners.len() < self.board.corner_count() && pixels <= UPSCALE_MAX_PIXELS {
-            let up = image::imageops::resize(
-                image,
-                image.width() * 2,
-                image.height() * 2,
-                image::imageops::FilterType::Triangle,
-            );
+            let (x0, y0, x1, y1) = self.board_region(&corners, image.width(), image.height());
+            let region = image::imageops::crop_imm(image, x0, y0, x1 - x0, y1 - y0).to_image();
+            let up = upscale_twice(&region);
             // Pixel centres: upscaled u covers original (u + 0.5) / 2 − 0.5.
+            let origin = DVec2::new(x0 as f64, y0 as f64);
             let found: Vec<(u32, DVec2)> = self
                 .find(&up)
                 .into_iter()
-                .map(|(id, p)| (id, (p + 0.5) / 2.0 - 0.5))
+                .map(|(id, p)| (id, origin + (p + 0.5) / 2.0 - 0.5))
                 .collect();
             if found.len() > corners.len() {
                 corners = found;
@@ -136,6 +134,52 @@ impl Detector {
         }
         corners.retain(|c| c.1.is_finite());
         corners
+    }
+
+    /// The pixels `x0..x1`, `y0..y1` of a `width × height` image that can hold the board, given
+    /// the corners found so far: the board with a square's margin all round, placed by the
+    /// homography of those corners, and 16 pixels more for the lens; the whole image when fewer
+    /// than 4 corners place it, or where the board reaches towards the horizon.
+    fn board_region(
+        &self,
+        corners: &[(u32, DVec2)],
+        width: u32,
+        height: u32,
+    ) -> (u32, u32, u32, u32) {
+        let whole = (0, 0, width, height);
+        let plane: Vec<DVec2> = corners
+            .iter()
+            .map(|(id, _)| self.board.corner(*id).truncate())
+            .collect();
+        let pixels: Vec<DVec2> = corners.iter().map(|c| c.1).collect();
+        let Some(h) = crate::calib::zhang::homography(&plane, &pixels) else {
+            return whole;
+        };
+        let (s, size) = (self.board.square(), self.board.size());
+        let outline = [
+            (-s, -s),
+            (size.x + s, -s),
+            (-s, size.y + s),
+            (size.x + s, size.y + s),
+        ];
+        let mut projected = Vec::with_capacity(4);
+        for (x, y) in outline {
+            let p = h * glam::DVec3::new(x, y, 1.0);
+            if p.z <= 1e-9 * p.truncate().length() {
+                return whole;
+            }
+            projected.push(p.truncate() / p.z);
+        }
+        let slack = 16.0;
+        let min = projected.iter().fold(DVec2::INFINITY, |m, p| m.min(*p)) - slack;
+        let max = projected.iter().fold(DVec2::NEG_INFINITY, |m, p| m.max(*p)) + slack;
+        let clamp = |v: f64, n: u32| v.clamp(0.0, n as f64) as u32;
+        let (x0, y0) = (clamp(min.x.floor(), width), clamp(min.y.floor(), height));
+        let (x1, y1) = (clamp(max.x.ceil(), width), clamp(max.y.ceil(), height));
+        if x1 <= x0 || y1 <= y0 {
+            return whole;
+        }
+        (x0, y0, x1, y1)
     }
 
     /// The detectors' corners in `image`'s pixels, unrefined and unsorted.
@@ -456,6 +500,17 @@ fn sample(image: &GrayImage, p: DVec2) -> f64 {
     top * (1.0 - fy) + bottom * fy
 }
 
+/// `image` at twice its width and height, interpolated bilinearly with pixel centres aligned
+/// (the upscaled pixel `u` covers the original `(u + 0.5) / 2 − 0.5`).
+fn upscale_twice(image: &GrayImage) -> GrayImage {
+    let (w, h) = (image.width(), image.height());
+    let mut buffers = chess_corners::UpscaleBuffers::new();
+    let up =
+        chess_corners::upscale_bilinear_u8(image.as_raw(), w as usize, h as usize, 2, &mut buffers)
+            .expect("a factor of 2 and a buffer of the image's size");
+    GrayImage::from_raw(2 * w, 2 * h, up.data().to_vec()).expect("the upscaled size")
+}
+
 /// Sub-pixel corner refinement by gradient orthogonality in a Gaussian-weighted disc of
 /// `radius` pixels (see [`Detector`] for how it is chosen). Returns the input when the window is
 /// degenerate or the estimate runs away.
@@ -600,6 +655,68 @@ mod tests {
             found.len()
         );
         assert!(max_error(&board, h, &found) < 0.15);
+    }
+
+    #[test]
+    fn the_region_searched_again_holds_the_whole_board() {
+        let board = load("charuco-5x7.toml");
+        let h = view_homography(&board, DVec3::new(0.3, 0.2, -2.2));
+        let project = |p: DVec2| {
+            let q = h * p.extend(1.0);
+            DVec2::new(q.x / q.z, q.y / q.z)
+        };
+        // Five corners of one corner of the board place all of it.
+        let some: Vec<(u32, DVec2)> = [0, 1, 4, 5, 9]
+            .into_iter()
+            .map(|id| (id, project(board.corner(id).truncate())))
+            .collect();
+        let detector = Detector::new(&board).unwrap();
+        let (x0, y0, x1, y1) = detector.board_region(&some, 640, 480);
+        let size = board.size();
+        for corner in [
+            DVec2::ZERO,
+            size,
+            DVec2::new(size.x, 0.0),
+            DVec2::new(0.0, size.y),
+        ] {
+            let p = project(corner);
+            assert!(
+                p.x > x0 as f64 && p.x < x1 as f64 && p.y > y0 as f64 && p.y < y1 as f64,
+                "board corner {p} outside {x0}..{x1} × {y0}..{y1}"
+            );
+        }
+        assert!(
+            (x1 - x0) * (y1 - y0) < 640 * 480 / 2,
+            "region {x0}..{x1} × {y0}..{y1} is most of the image"
+        );
+        // Too few corners to place the board: the whole image.
+        assert_eq!(
+            detector.board_region(&some[..3], 640, 480),
+            (0, 0, 640, 480)
+        );
+    }
+
+    /// Squares of about 17 pixels: the markers decode, but the corners lie within the corner
+    /// detector's ring of the marker borders.
+    #[test]
+    fn a_small_board_is_found_at_twice_its_size() {
+        let board = load("charuco-5x7.toml");
+        let h = view_homography(&board, DVec3::new(0.2, 0.1, -4.2));
+        let img = photograph(&board, h, 0.7, 3.0, 5);
+        let detector = Detector::new(&board).unwrap();
+        let at_size = detector.find(&img).len();
+        let found = detector.detect(&img);
+        let err = max_error(&board, h, &found);
+        assert!(
+            found.len() > at_size,
+            "{} corners, {at_size} without upscaling",
+            found.len()
+        );
+        assert!(
+            err < 0.2,
+            "{} corners ({at_size}), max error {err:.3} px",
+            found.len()
+        );
     }
 
     #[test]
