@@ -386,18 +386,20 @@ fn write_camera(
     let mut decoder = VideoDecoder::open(&video.path, options)?;
     let mut decoded = 0;
     while let Some(&(k, source)) = wanted.peek() {
-        let Some(frame) = decoder.next_frame()? else {
+        let Some(picture) = decoder.next_picture()? else {
             return Err(RunError::Truncated {
                 path: video.path.clone(),
                 decoded,
                 wanted: source,
             });
         };
-        decoded = frame.index + 1;
-        if frame.index < source {
+        decoded = picture.index + 1;
+        // Frames between the wanted ones are decoded (the codec needs them), not converted.
+        if picture.index < source {
             continue;
         }
         wanted.next();
+        let frame = picture.to_rgb()?;
         let image = RgbImage::from_raw(frame.width, frame.height, frame.rgb)
             .expect("decoder frames are width × height × 3 bytes");
         let mask = maker
