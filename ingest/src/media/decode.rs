@@ -77,7 +77,8 @@ pub struct Frame {
     pub rgb: Vec<u8>,
 }
 
-/// One decoded picture as the decoder left it (YUV, as a rule), converted on demand.
+/// One decoded picture as the decoder left it (YUV, as a rule), converted on demand. It holds
+/// one of the decoder's buffers: convert it and let it go before pulling many more.
 pub struct Picture {
     /// Position in decode output order, from 0.
     pub index: u64,
