@@ -155,6 +155,12 @@ impl Detector {
         let Some(h) = crate::calib::zhang::homography(&plane, &pixels) else {
             return whole;
         };
+        // The sign that puts the corners seen in front of the camera (w > 0).
+        let h = if (h * plane[0].extend(1.0)).z < 0.0 {
+            -h
+        } else {
+            h
+        };
         let (s, size) = (self.board.square(), self.board.size());
         let outline = [
             (-s, -s),
