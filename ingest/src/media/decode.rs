@@ -28,13 +28,15 @@ const EARLY_END_TOLERANCE_NS: u64 = 250_000_000;
 const AUTOPLUG_TRY: i32 = 0;
 const AUTOPLUG_SKIP: i32 = 2;
 
-/// Threads for each software decoder when `at_once` files decode side by side: the cores
-/// shared out, at least one. A decoder's threads wait on each other between frames; files
-/// decoded in parallel keep the cores busy without that cost (8 H.264 streams at 1080p on
-/// 2 cores: 10 % less CPU than a thread per core each).
-pub fn decoder_threads(at_once: usize) -> u32 {
+/// Threads for each software decoder when `files` files are decoded in parallel on rayon's
+/// pool (so at most as many at once as the pool has threads): the cores shared out, at least
+/// one. A decoder's threads wait on each other between frames; files decoded side by side keep
+/// the cores busy without that cost (8 H.264 streams at 1080p on 2 cores: 10 % less CPU than a
+/// thread per core each).
+pub fn decoder_threads(files: usize) -> u32 {
+    let at_once = files.min(rayon::current_num_threads()).max(1);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cores / at_once.max(1)).max(1) as u32
+    (cores / at_once).max(1) as u32
 }
 
 /// How to decode.

@@ -66,7 +66,7 @@ pub fn measure_decode_throughput(
     let mut frames = 0;
     let mut decoder = None;
     let mut size = None;
-    let threads = decoder_threads(files.len().min(rayon::current_num_threads()));
+    let threads = decoder_threads(files.len());
     for _ in 0..rounds {
         let started = Instant::now();
         let decoded = files

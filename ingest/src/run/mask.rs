@@ -442,20 +442,22 @@ fn morph(m: &[bool], w: usize, h: usize, r: usize, all: bool) -> Vec<bool> {
     }
     let mut out = vec![false; m.len()];
     let mut counts = vec![0u32; w];
-    let add = |counts: &mut [u32], row: &[bool], sign: i32| {
-        for (c, &v) in counts.iter_mut().zip(row) {
-            *c = c.wrapping_add_signed(sign * i32::from(v));
+    let row = |y: usize| &rows[y * w..(y + 1) * w];
+    for y in 0..r.min(h) {
+        for (c, &v) in counts.iter_mut().zip(row(y)) {
+            *c += u32::from(v);
         }
-    };
-    for row in rows.chunks_exact(w).take(r) {
-        add(&mut counts, row, 1);
     }
     for (y, dst) in out.chunks_exact_mut(w).enumerate() {
         if y + r < h {
-            add(&mut counts, &rows[(y + r) * w..(y + r + 1) * w], 1);
+            for (c, &v) in counts.iter_mut().zip(row(y + r)) {
+                *c += u32::from(v);
+            }
         }
         if y > r {
-            add(&mut counts, &rows[(y - r - 1) * w..(y - r) * w], -1);
+            for (c, &v) in counts.iter_mut().zip(row(y - r - 1)) {
+                *c -= u32::from(v);
+            }
         }
         let len = window(y, h);
         for (o, &c) in dst.iter_mut().zip(&counts) {

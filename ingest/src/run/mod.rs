@@ -174,7 +174,7 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
 
     let staging = output::Staging::new(&opts.out)?;
     let layout = DatasetLayout::new(staging.dir());
-    let threads = decoder_threads(videos.len().min(rayon::current_num_threads()));
+    let threads = decoder_threads(videos.len());
     videos
         .par_iter()
         .enumerate()
