@@ -15,9 +15,10 @@
 //! next, for sited ones). The chroma stays in floating point up to the RGB values, which are
 //! rounded once.
 //!
-//! The image is converted in bands of rows, so that the filter's intermediate rows stay in the
-//! CPU's cache, and the loops are written for the compiler to vectorise; the conversion is
-//! also compiled for AVX2 and AVX-512 and picks the widest the CPU has at run time.
+//! The image streams through the filter a chroma row at a time, each stage keeping only the
+//! three rows the next one reads, so that every intermediate row stays in the CPU's nearest
+//! cache; the loops are written for the compiler to vectorise, and the conversion is also
+//! compiled for AVX2 and AVX-512 and picks the widest the CPU has at run time.
 
 /// How the decoder brings 4:2:0 chroma (one sample per 2 × 2 pixels) to full resolution.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -102,57 +103,43 @@ impl Plane<'_> {
     }
 }
 
-/// Chroma rows converted together: a band's rows (with its halo) stay in the CPU's cache.
-const BAND: usize = 16;
-
-/// Chroma rows a band reads beyond its own on each side: the two 3 × 3 means and the
-/// interpolation between rows each reach one row further.
-const HALO: usize = 3;
-
-/// Rows `first..` of a chroma-resolution `f32` plane of `height` rows, read with the plane's
-/// border repeated.
+/// The last three rows computed of a chroma-resolution `f32` plane (row `k` in slot `k mod 3`),
+/// read with the plane's border repeated: each stage of the filter reads a row and its two
+/// neighbours of the stage before.
 #[derive(Default)]
-struct Rows {
-    first: usize,
-    height: usize,
+struct Ring {
     width: usize,
+    height: usize,
     data: Vec<f32>,
 }
 
-impl Rows {
-    /// Makes room for rows `range` (clamped to the plane) of a `width × height` plane.
-    #[inline(always)]
-    fn cover(
-        &mut self,
-        range: (isize, isize),
-        width: usize,
-        height: usize,
-    ) -> std::ops::Range<usize> {
-        let clamp = |k: isize| k.clamp(0, height as isize) as usize;
-        let rows = clamp(range.0)..clamp(range.1);
-        (self.first, self.height, self.width) = (rows.start, height, width);
-        // Every sample is written before it is read: no need to clear.
-        self.data.resize(rows.len() * width, 0.0);
-        rows
+impl Ring {
+    /// Makes room for three rows of a `width × height` plane.
+    fn reset(&mut self, width: usize, height: usize) {
+        (self.width, self.height) = (width, height);
+        // Every row is written before it is read: no need to clear.
+        self.data.resize(3 * width, 0.0);
     }
 
     /// Row `k`, the nearest plane row where `k` is outside the plane.
     #[inline(always)]
     fn row(&self, k: isize) -> &[f32] {
-        let k = k.clamp(0, self.height as isize - 1) as usize - self.first;
-        &self.data[k * self.width..(k + 1) * self.width]
+        let slot = k.clamp(0, self.height as isize - 1) as usize % 3;
+        &self.data[slot * self.width..(slot + 1) * self.width]
     }
 
     /// Rows `k − 1`, `k` and `k + 1`.
     #[inline(always)]
-    fn around(&self, k: isize) -> [&[f32]; 3] {
+    fn around(&self, k: usize) -> [&[f32]; 3] {
+        let k = k as isize;
         [self.row(k - 1), self.row(k), self.row(k + 1)]
     }
 
+    /// Row `k`'s slot, to be written.
     #[inline(always)]
     fn row_mut(&mut self, k: usize) -> &mut [f32] {
-        let k = k - self.first;
-        &mut self.data[k * self.width..(k + 1) * self.width]
+        let slot = k % 3;
+        &mut self.data[slot * self.width..(slot + 1) * self.width]
     }
 }
 
@@ -186,60 +173,56 @@ fn across(padded: &[f32], scale: f32, out: &mut [f32]) {
     }
 }
 
-/// Per chroma sample, the affine maps from luma to chroma (`chroma ≈ a · luma + b`, for `u`
-/// and `v`) of the guided filter, for one band of rows and its halo.
+/// The guided filter's stages, a chroma row at a time: the guide and the chroma as `f32`, each
+/// sample's slope (`chroma ≈ a · luma + b` over its 3 × 3 window, for `u` and `v`), and the maps
+/// from luma to RGB; then the full-resolution rows of each chroma row.
 #[derive(Default)]
-struct Band {
-    /// The guide: full-resolution luma's 2 × 2 means; and the decoded chroma, as `f32`.
-    guide: Rows,
-    u: Rows,
-    v: Rows,
+struct Filter {
+    /// The guide: full-resolution luma filtered as the encoder filtered the chroma; and the
+    /// decoded chroma, as `f32`.
+    guide: Ring,
+    u: Ring,
+    v: Ring,
     /// The fitted slopes before their 3 × 3 mean.
-    slope_u: Rows,
-    slope_v: Rows,
+    slope_u: Ring,
+    slope_v: Ring,
     /// The maps from luma to red, green and blue (slope, offset, slope, ...): the chroma maps
     /// (slopes averaged over the windows covering a sample, offsets that reproduce the decoded
     /// chroma at the guide) composed with the YUV → RGB conversion.
-    maps: [Rows; 6],
-    /// Row scratch: a luma row filtered across rows, column sums, the averaged slopes and the
-    /// maps of one full-resolution row (padded); RGB of the row's even and odd pixels.
+    maps: [Ring; 6],
+    /// The maps of full-resolution rows, interpolated between chroma rows (padded): row `y` in
+    /// slot `y mod 4`.
+    rows: [[Padded; 6]; 4],
+    /// Row scratch: a luma row filtered across rows, column sums, the averaged slopes; RGB of a
+    /// row's even and odd pixels.
     down: Padded,
     sums: [Padded; 6],
     slopes: [Vec<f32>; 2],
-    rows: [Padded; 6],
     even: [Vec<u8>; 3],
     odd: [Vec<u8>; 3],
 }
 
-impl Band {
-    /// Fits the maps of chroma rows `rows` (and the halo the full-resolution rows need).
+impl Filter {
+    /// Makes room for chroma planes of `width × height` samples.
+    fn reset(&mut self, width: usize, height: usize) {
+        let rings = [&mut self.guide, &mut self.u, &mut self.v];
+        let rings = rings
+            .into_iter()
+            .chain([&mut self.slope_u, &mut self.slope_v]);
+        for ring in rings.chain(&mut self.maps) {
+            ring.reset(width, height);
+        }
+    }
+
+    /// Chroma row `j` of the guide and of `u` and `v`.
     #[inline(always)]
-    fn fit(
-        &mut self,
-        [luma, u, v]: [&Plane; 3],
-        (siting, colour): (Siting, Colour),
-        rows: std::ops::Range<usize>,
-    ) {
-        let (cw, ch) = (u.width, u.height);
-        let span = |halo: usize| {
-            (
-                rows.start as isize - halo as isize,
-                (rows.end + halo) as isize,
-            )
-        };
-        let range = self.guide.cover(span(HALO), cw, ch);
-        self.u.cover(span(HALO), cw, ch);
-        self.v.cover(span(HALO), cw, ch);
-        for j in range {
-            self.guide_row(luma, j, siting);
-            for (rows, plane) in [(&mut self.u, u), (&mut self.v, v)] {
-                for (c, &s) in rows.row_mut(j).iter_mut().zip(plane.row(j)) {
-                    *c = f32::from(s);
-                }
+    fn input(&mut self, [luma, u, v]: [&Plane; 3], siting: Siting, j: usize) {
+        self.guide_row(luma, j, siting);
+        for (rows, plane) in [(&mut self.u, u), (&mut self.v, v)] {
+            for (c, &s) in rows.row_mut(j).iter_mut().zip(plane.row(j)) {
+                *c = f32::from(s);
             }
         }
-        self.fit_slopes(span(HALO - 1));
-        self.fit_maps(span(HALO - 2), colour);
     }
 
     /// The guide of chroma row `j`: luma filtered as the encoder filtered the chroma, at each
@@ -275,94 +258,111 @@ impl Band {
         }
     }
 
-    /// Each sample's guided-filter slope over its 3 × 3 window, for rows `span`.
+    /// Each sample's guided-filter slope over its 3 × 3 window, for chroma row `j` (the input
+    /// rows `j − 1` to `j + 1` are in place).
     #[inline(always)]
-    fn fit_slopes(&mut self, span: (isize, isize)) {
-        let (cw, ch) = (self.guide.width, self.guide.height);
-        let range = self.slope_u.cover(span, cw, ch);
-        self.slope_v.cover(span, cw, ch);
-        for j in range {
-            let k = j as isize;
-            let ([g0, g1, g2], [u0, u1, u2], [v0, v1, v2]) =
-                (self.guide.around(k), self.u.around(k), self.v.around(k));
-            let [s_g, s_gg, s_u, s_gu, s_v, s_gv] = &mut self.sums;
-            let (s_g, s_gg) = (s_g.inner(cw), s_gg.inner(cw));
-            let (s_u, s_gu, s_v, s_gv) =
-                (s_u.inner(cw), s_gu.inner(cw), s_v.inner(cw), s_gv.inner(cw));
-            for i in 0..cw {
-                let (a, b, c) = (g0[i], g1[i], g2[i]);
-                s_g[i] = a + b + c;
-                s_gg[i] = a * a + b * b + c * c;
-                s_u[i] = u0[i] + u1[i] + u2[i];
-                s_gu[i] = a * u0[i] + b * u1[i] + c * u2[i];
-                s_v[i] = v0[i] + v1[i] + v2[i];
-                s_gv[i] = a * v0[i] + b * v1[i] + c * v2[i];
-            }
-            let [s_g, s_gg, s_u, s_gu, s_v, s_gv] =
-                self.sums.each_mut().map(|s| &s.repeat_ends()[..cw + 2]);
-            let (out_u, out_v) = (
-                &mut self.slope_u.row_mut(j)[..cw],
-                &mut self.slope_v.row_mut(j)[..cw],
-            );
-            let mean = |s: &[f32], i: usize| (s[i] + s[i + 1] + s[i + 2]) * (1.0 / 9.0);
-            for i in 0..cw {
-                let g = mean(s_g, i);
-                let inverse = 1.0 / (mean(s_gg, i) - g * g + EPS);
-                out_u[i] = (mean(s_gu, i) - g * mean(s_u, i)) * inverse;
-                out_v[i] = (mean(s_gv, i) - g * mean(s_v, i)) * inverse;
-            }
+    fn slopes(&mut self, j: usize) {
+        let cw = self.guide.width;
+        let ([g0, g1, g2], [u0, u1, u2], [v0, v1, v2]) =
+            (self.guide.around(j), self.u.around(j), self.v.around(j));
+        let [s_g, s_gg, s_u, s_gu, s_v, s_gv] = &mut self.sums;
+        let (s_g, s_gg) = (s_g.inner(cw), s_gg.inner(cw));
+        let (s_u, s_gu, s_v, s_gv) = (s_u.inner(cw), s_gu.inner(cw), s_v.inner(cw), s_gv.inner(cw));
+        for i in 0..cw {
+            let (a, b, c) = (g0[i], g1[i], g2[i]);
+            s_g[i] = a + b + c;
+            s_gg[i] = a * a + b * b + c * c;
+            s_u[i] = u0[i] + u1[i] + u2[i];
+            s_gu[i] = a * u0[i] + b * u1[i] + c * u2[i];
+            s_v[i] = v0[i] + v1[i] + v2[i];
+            s_gv[i] = a * v0[i] + b * v1[i] + c * v2[i];
+        }
+        let [s_g, s_gg, s_u, s_gu, s_v, s_gv] =
+            self.sums.each_mut().map(|s| &s.repeat_ends()[..cw + 2]);
+        let (out_u, out_v) = (
+            &mut self.slope_u.row_mut(j)[..cw],
+            &mut self.slope_v.row_mut(j)[..cw],
+        );
+        let mean = |s: &[f32], i: usize| (s[i] + s[i + 1] + s[i + 2]) * (1.0 / 9.0);
+        for i in 0..cw {
+            let g = mean(s_g, i);
+            let inverse = 1.0 / (mean(s_gg, i) - g * g + EPS);
+            out_u[i] = (mean(s_gu, i) - g * mean(s_u, i)) * inverse;
+            out_v[i] = (mean(s_gv, i) - g * mean(s_v, i)) * inverse;
         }
     }
 
-    /// The slopes' 3 × 3 means and the RGB maps, for rows `span`.
+    /// The slopes' 3 × 3 means and the RGB maps of chroma row `j` (its slopes' rows `j − 1` to
+    /// `j + 1` are in place).
     #[inline(always)]
-    fn fit_maps(&mut self, span: (isize, isize), colour: Colour) {
-        let (cw, ch) = (self.guide.width, self.guide.height);
-        let range = self.maps[0].cover(span, cw, ch);
-        for map in &mut self.maps[1..] {
-            map.cover(span, cw, ch);
+    fn maps(&mut self, j: usize, colour: Colour) {
+        let cw = self.guide.width;
+        let [sums_u, sums_v, ..] = &mut self.sums;
+        let [mean_u, mean_v] = &mut self.slopes;
+        for (slopes, sums, a) in [
+            (&self.slope_u, sums_u, mean_u),
+            (&self.slope_v, sums_v, mean_v),
+        ] {
+            let [s0, s1, s2] = slopes.around(j);
+            for (((s, &x), &y), &z) in sums.inner(cw).iter_mut().zip(s0).zip(s1).zip(s2) {
+                *s = x + y + z;
+            }
+            a.resize(cw, 0.0);
+            across(sums.repeat_ends(), 1.0 / 9.0, a);
         }
-        for j in range {
-            let k = j as isize;
-            let [sums_u, sums_v, ..] = &mut self.sums;
-            let [mean_u, mean_v] = &mut self.slopes;
-            for (slopes, sums, a) in [
-                (&self.slope_u, sums_u, mean_u),
-                (&self.slope_v, sums_v, mean_v),
-            ] {
-                let [s0, s1, s2] = slopes.around(k);
-                for (((s, &x), &y), &z) in sums.inner(cw).iter_mut().zip(s0).zip(s1).zip(s2) {
-                    *s = x + y + z;
-                }
-                a.resize(cw, 0.0);
-                across(sums.repeat_ends(), 1.0 / 9.0, a);
-            }
-            let (guide, u, v) = (self.guide.row(k), self.u.row(k), self.v.row(k));
-            let [a_u, a_v] = self.slopes.each_ref().map(|a| &a[..cw]);
-            let [r1, r0, g1, g0, b1, b0] = self.maps.each_mut().map(|m| &mut m.row_mut(j)[..cw]);
-            let Colour {
-                y_offset,
-                y_scale,
-                r_v,
-                g_u,
-                g_v,
-                b_u,
-            } = colour;
-            let shift = -y_offset * y_scale;
-            for i in 0..cw {
-                // The offsets that make the chroma maps give the decoded chroma at the guide,
-                // less the chroma's zero (128).
-                let (au, av) = (a_u[i], a_v[i]);
-                let bu = u[i] - au * guide[i] - 128.0;
-                let bv = v[i] - av * guide[i] - 128.0;
-                (r1[i], r0[i]) = (y_scale + r_v * av, shift + r_v * bv);
-                (g1[i], g0[i]) = (y_scale - g_u * au - g_v * av, shift - g_u * bu - g_v * bv);
-                (b1[i], b0[i]) = (y_scale + b_u * au, shift + b_u * bu);
-            }
+        let k = j as isize;
+        let (guide, u, v) = (self.guide.row(k), self.u.row(k), self.v.row(k));
+        let [a_u, a_v] = self.slopes.each_ref().map(|a| &a[..cw]);
+        let [r1, r0, g1, g0, b1, b0] = self.maps.each_mut().map(|m| &mut m.row_mut(j)[..cw]);
+        let Colour {
+            y_offset,
+            y_scale,
+            r_v,
+            g_u,
+            g_v,
+            b_u,
+        } = colour;
+        let shift = -y_offset * y_scale;
+        for i in 0..cw {
+            // The offsets that make the chroma maps give the decoded chroma at the guide,
+            // less the chroma's zero (128).
+            let (au, av) = (a_u[i], a_v[i]);
+            let bu = u[i] - au * guide[i] - 128.0;
+            let bv = v[i] - av * guide[i] - 128.0;
+            (r1[i], r0[i]) = (y_scale + r_v * av, shift + r_v * bv);
+            (g1[i], g0[i]) = (y_scale - g_u * au - g_v * av, shift - g_u * bu - g_v * bv);
+            (b1[i], b0[i]) = (y_scale + b_u * au, shift + b_u * bu);
         }
     }
 
-    /// Converts full-resolution rows `ys` (within the fitted band) to packed RGB rows in `out`.
+    /// The maps of full-resolution rows `2j − 1` and `2j`, interpolated between chroma rows
+    /// `j − 1` and `j` (whose maps are in place; at the plane's edges the rows outside repeat
+    /// the edge's, and the rows written that lie outside the image are not read).
+    #[inline(always)]
+    fn rows_between(&mut self, j: usize, top: bool) {
+        let cw = self.guide.width;
+        // Each row's weight of the chroma row on its other side (see [`weights`]).
+        let (above, _, _) = weights(2 * j, top);
+        let (_, _, below) = weights(2 * j + 1, top);
+        let Ok([upper, lower]) = self.rows.get_disjoint_mut([(2 * j) % 4, (2 * j + 3) % 4]) else {
+            unreachable!("rows 2j and 2j − 1 lie in different slots")
+        };
+        let k = j as isize;
+        for (map, (upper, lower)) in self.maps.iter().zip(upper.iter_mut().zip(lower)) {
+            let (prev, cur) = (map.row(k - 1), map.row(k));
+            let pairs = upper.inner(cw).iter_mut().zip(lower.inner(cw));
+            for (((u, l), &p), &c) in pairs.zip(prev).zip(cur) {
+                let d = c - p;
+                *u = c - above * d;
+                *l = p + below * d;
+            }
+            upper.repeat_ends();
+            lower.repeat_ends();
+        }
+    }
+
+    /// Converts full-resolution rows `ys` (whose chroma rows' maps, and their neighbours', are in
+    /// place) to packed RGB rows in `out`.
     ///
     /// Each pair of pixels shares a chroma sample; even and odd pixels are computed apart, in
     /// loops over whole SIMD vectors, and interleaved as RGB at the end.
@@ -381,40 +381,30 @@ impl Band {
             // Even pixels lie on their sample, odd ones halfway to the next.
             let even = |m: &[f32], i: usize| m[i + 1];
             let odd = |m: &[f32], i: usize| 0.5 * (m[i + 1] + m[i + 2]);
-            self.convert_rows(luma, ys, siting.top, (even, odd), out);
+            self.convert_rows(luma, ys, (even, odd), out);
         } else {
             // Centred samples: each pixel is ¾ its own and ¼ the nearer neighbour.
             let even = |m: &[f32], i: usize| 0.75 * m[i + 1] + 0.25 * m[i];
             let odd = |m: &[f32], i: usize| 0.75 * m[i + 1] + 0.25 * m[i + 2];
-            self.convert_rows(luma, ys, siting.top, (even, odd), out);
+            self.convert_rows(luma, ys, (even, odd), out);
         }
     }
 
-    /// [`Band::convert`] with the maps of a row interpolated to even and odd pixels by `even`
+    /// [`Filter::convert`] with the maps of a row interpolated to even and odd pixels by `even`
     /// and `odd` (from the padded map row and the pair's index).
     #[inline(always)]
     fn convert_rows(
         &mut self,
         luma: &Plane,
         ys: std::ops::Range<usize>,
-        top: bool,
         (even, odd): (impl Fn(&[f32], usize) -> f32, impl Fn(&[f32], usize) -> f32),
         out: &mut [u8],
     ) {
-        let (w, cw, ch) = (luma.width, self.guide.width, self.guide.height);
+        let (w, cw) = (luma.width, self.guide.width);
         let pairs = w / 2;
         let q = round_to_u8;
         for y in ys {
-            // The maps interpolated to this row, at chroma resolution (ends repeated).
-            let (j0, j1, t) = taps(y, ch, top);
-            for (map, row) in self.maps.iter().zip(&mut self.rows) {
-                let (r0, r1) = (map.row(j0 as isize), map.row(j1 as isize));
-                for ((m, &p0), &p1) in row.inner(cw).iter_mut().zip(r0).zip(r1) {
-                    *m = p0 + t * (p1 - p0);
-                }
-                row.repeat_ends();
-            }
-            let [r1, r0, g1, g0, b1, b0] = self.rows.each_ref().map(|r| &r.0[..pairs + 2]);
+            let [r1, r0, g1, g0, b1, b0] = self.rows[y % 4].each_ref().map(|r| &r.0[..pairs + 2]);
             let luma_row = &luma.row(y)[..w];
             let luma_pairs = &luma_row[..2 * pairs];
             for rgb in self.even.iter_mut().chain(&mut self.odd) {
@@ -468,17 +458,6 @@ fn weights(x: usize, sited: bool) -> (f32, f32, f32) {
         (false, false) => (0.0, 0.75, 0.25),
         (true, true) => (0.0, 1.0, 0.0),
         (true, false) => (0.0, 0.5, 0.5),
-    }
-}
-
-/// The two low-resolution rows (of `n`) that full-resolution row `x` interpolates between, and
-/// the weight of the second (see [`weights`]).
-#[inline(always)]
-fn taps(x: usize, n: usize, sited: bool) -> (usize, usize, f32) {
-    let i = x / 2;
-    match weights(x, sited) {
-        (before, _, _) if before > 0.0 => (i, i.saturating_sub(1), before),
-        (_, _, after) => (i.min(n - 1), (i + 1).min(n - 1), after),
     }
 }
 
@@ -541,12 +520,27 @@ pub(crate) fn yuv420_to_rgb(
     colour: Colour,
     out: &mut [u8],
 ) {
-    let mut band = Band::default();
-    for first in (0..u.height).step_by(BAND) {
-        let rows = first..(first + BAND).min(u.height);
-        band.fit([&luma, &u, &v], (siting, colour), rows.clone());
-        let ys = 2 * rows.start..(2 * rows.end).min(luma.height);
-        band.convert(&luma, ys, siting, out);
+    let ch = u.height;
+    let mut filter = Filter::default();
+    filter.reset(u.width, ch);
+    // Each stage runs a row behind the one it reads, which needs that row's next neighbour.
+    for r in 0..ch + 3 {
+        if r < ch {
+            filter.input([&luma, &u, &v], siting, r);
+        }
+        if let Some(j) = r.checked_sub(1).filter(|&j| j < ch) {
+            filter.slopes(j);
+        }
+        if let Some(j) = r.checked_sub(2).filter(|&j| j <= ch) {
+            if j < ch {
+                filter.maps(j, colour);
+            }
+            filter.rows_between(j, siting.top);
+        }
+        if let Some(j) = r.checked_sub(3).filter(|&j| j < ch) {
+            let ys = 2 * j..(2 * j + 2).min(luma.height);
+            filter.convert(&luma, ys, siting, out);
+        }
     }
 }
 
@@ -570,6 +564,16 @@ mod tests {
             top: true,
         },
     ];
+
+    /// The two low-resolution rows (of `n`) that full-resolution row `x` interpolates between, and
+    /// the weight of the second (see [`weights`]).
+    fn taps(x: usize, n: usize, sited: bool) -> (usize, usize, f32) {
+        let i = x / 2;
+        match weights(x, sited) {
+            (before, _, _) if before > 0.0 => (i, i.saturating_sub(1), before),
+            (_, _, after) => (i.min(n - 1), (i + 1).min(n - 1), after),
+        }
+    }
 
     /// A full-resolution plane filtered at the chroma samples of `siting`: along each axis the
     /// mean of the block's two pixels (centred), or `[1 2 1] / 4` around its first pixel.
