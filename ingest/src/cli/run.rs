@@ -54,8 +54,8 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t)]
     chroma: ChromaUpsampling,
     /// JPEG quality (1–100) of the dataset images. On the synthetic rig's 640×480 videos the
-    /// worst image is 37.8–38.8 dB from the scene at 95; 98 adds about 0.6 dB for 1.5× the
-    /// bytes, 100 about 0.9 dB for 1.8×.
+    /// worst image is 38.2–39.3 dB from the scene at 97; 95 loses about 0.5 dB for 0.8× the
+    /// bytes, 100 adds about 0.4 dB for 1.4×.
     #[arg(long, default_value_t = JPEG_QUALITY, value_parser = clap::value_parser!(u8).range(1..=100))]
     jpeg_quality: u8,
     /// Print a JSON summary on stdout instead of the sync table.
