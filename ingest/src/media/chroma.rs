@@ -25,7 +25,7 @@
 #[serde(rename_all = "lowercase")]
 pub enum ChromaUpsampling {
     /// Along the luma edges (a guided filter): 1–2 dB closer to the scene on textured
-    /// subjects; about 4 ms of CPU per 1080p frame (half the software decode's).
+    /// subjects; about 3.5 ms of CPU per 1080p frame (a third of the software decode's).
     #[default]
     Guided,
     /// Each chroma sample repeated over its 2 × 2 block (as libyuv does): 0.3 ms per 1080p
