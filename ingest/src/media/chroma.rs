@@ -678,14 +678,12 @@ mod tests {
         out
     }
 
-    /// [`yuv420_to_rgb`] of a `w × h` luma plane and its chroma planes (centred unless
-    /// `siting` says), rows without padding.
-    fn convert(
+    /// `conversion` of a `w × h` luma plane and its chroma planes, rows without padding.
+    fn convert_by(
         luma: &[u8],
         (w, h): (usize, usize),
         [u, v]: [&[u8]; 2],
-        siting: Siting,
-        colour: Colour,
+        conversion: impl FnOnce([Plane; 3], &mut [u8]),
     ) -> Vec<u8> {
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
         let mut out = vec![0u8; w * h * 3];
@@ -694,27 +692,35 @@ mod tests {
             plane(u, cw, cw, ch),
             plane(v, cw, cw, ch),
         ];
-        yuv420_to_rgb(planes, siting, colour, &mut out);
+        conversion(planes, &mut out);
         out
+    }
+
+    /// [`yuv420_to_rgb`] of a `w × h` luma plane and its chroma planes (centred unless
+    /// `siting` says).
+    fn convert(
+        luma: &[u8],
+        size: (usize, usize),
+        chroma: [&[u8]; 2],
+        siting: Siting,
+        colour: Colour,
+    ) -> Vec<u8> {
+        convert_by(luma, size, chroma, |planes, out| {
+            yuv420_to_rgb(planes, siting, colour, out)
+        })
     }
 
     /// [`convert`] with the portable loops alone (no intrinsics), as on CPUs without AVX2.
     fn convert_portable(
         luma: &[u8],
-        (w, h): (usize, usize),
-        [u, v]: [&[u8]; 2],
+        size: (usize, usize),
+        chroma: [&[u8]; 2],
         siting: Siting,
         colour: Colour,
     ) -> Vec<u8> {
-        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-        let mut out = vec![0u8; w * h * 3];
-        let planes = [
-            plane(luma, w, w, h),
-            plane(u, cw, cw, ch),
-            plane(v, cw, cw, ch),
-        ];
-        Filter::default().run(planes, siting, colour, &mut out);
-        out
+        convert_by(luma, size, chroma, |planes, out| {
+            Filter::default().run(planes, siting, colour, out)
+        })
     }
 
     /// RGB of full-resolution planes `luma`, `u`, `v`.
