@@ -710,19 +710,6 @@ mod tests {
         })
     }
 
-    /// [`convert`] with the portable loops alone (no intrinsics), as on CPUs without AVX2.
-    fn convert_portable(
-        luma: &[u8],
-        size: (usize, usize),
-        chroma: [&[u8]; 2],
-        siting: Siting,
-        colour: Colour,
-    ) -> Vec<u8> {
-        convert_by(luma, size, chroma, |planes, out| {
-            Filter::default().run(planes, siting, colour, out)
-        })
-    }
-
     /// RGB of full-resolution planes `luma`, `u`, `v`.
     fn to_rgb(luma: &[u8], u: &[u8], v: &[u8], colour: Colour) -> Vec<u8> {
         let px = |k: usize| colour.rgb(f32::from(luma[k]), f32::from(u[k]), f32::from(v[k]));
@@ -932,7 +919,10 @@ mod tests {
             for siting in SITINGS {
                 let plain = reference(&luma, (w, h), [&u, &v], siting, colour);
                 let streamed = convert(&luma, (w, h), [&u, &v], siting, colour);
-                let portable = convert_portable(&luma, (w, h), [&u, &v], siting, colour);
+                // The portable loops alone (no intrinsics), as on CPUs without AVX2.
+                let portable = convert_by(&luma, (w, h), [&u, &v], |planes, out| {
+                    Filter::default().run(planes, siting, colour, out)
+                });
                 for (path, rgb) in [("as run here", streamed), ("portable", portable)] {
                     let differing = rgb.iter().zip(&plain).filter(|(a, b)| a != b).count();
                     let largest = rgb.iter().zip(&plain).map(|(&a, &b)| a.abs_diff(b)).max();
