@@ -17,7 +17,7 @@ mod yuv;
 pub use audio::{AudioTrack, decode_audio};
 pub use chroma::ChromaUpsampling;
 pub use decode::{DecodeOptions, Frame, Picture, VideoDecoder, decoder_threads};
-pub use encode::{DEFAULT_QUALITY, EncodeSettings, VideoEncoder};
+pub use encode::{DEFAULT_QUANTISER, EncodeSettings, VideoEncoder};
 pub use error::MediaError;
 pub use fps::Fps;
 pub use probe::{AudioStreamInfo, MediaInfo, VideoStreamInfo, probe};

@@ -11,6 +11,7 @@ use super::{rig, scene};
 use crate::board::detect::Detector;
 use crate::calib::{CameraViews, LensModel, RigOptions, View, calibrate_rig};
 use glam::{DAffine3, DVec2};
+use image::GrayImage;
 use rand::{Rng, SeedableRng};
 use yakumo_core::Camera;
 
@@ -23,6 +24,38 @@ fn frames() -> usize {
         .unwrap_or(120)
 }
 
+/// The cameras' image size: 640×480, or 1280×720 with `SIZE=720p`.
+fn size() -> (u32, u32) {
+    match std::env::var("SIZE").as_deref() {
+        Ok("720p") => (1280, 720),
+        _ => (640, 480),
+    }
+}
+
+/// With `ENCODE` set, each camera's frames go through the synthetic rig's H.264 encoder and are
+/// detected in the decoded luma, as `calibrate` does; otherwise in the rendered frames.
+fn through_video(frames: &[(GrayImage, Vec<u8>)], detector: &Detector) -> Vec<Vec<(u32, DVec2)>> {
+    if std::env::var("ENCODE").is_err() {
+        return frames.iter().map(|(g, _)| detector.detect(g)).collect();
+    }
+    let (w, h) = frames[0].0.dimensions();
+    let path = tempfile::Builder::new().suffix(".mp4").tempfile().unwrap();
+    let settings = crate::media::EncodeSettings::new(w, h, 30u32);
+    let mut encoder = crate::media::VideoEncoder::create(path.path(), settings).unwrap();
+    for (_, rgb) in frames {
+        encoder.push_frame(rgb).unwrap();
+    }
+    encoder.finish().unwrap();
+    let mut decoder = crate::media::VideoDecoder::open(path.path(), Default::default()).unwrap();
+    let mut detected = Vec::new();
+    while let Some(picture) = decoder.next_picture().unwrap() {
+        let gray = GrayImage::from_raw(w, h, picture.to_gray().unwrap()).unwrap();
+        detected.push(detector.detect(&gray));
+    }
+    detected.truncate(frames.len());
+    detected
+}
+
 struct Capture {
     cameras: Vec<Camera>,
     poses: Vec<DAffine3>,
@@ -33,7 +66,7 @@ struct Capture {
 fn capture(choice: BoardChoice, distortion: bool, seed: u64, frames: usize) -> Capture {
     let renderer = Renderer::new().expect("a Vulkan device (lavapipe will do)");
     let art = board_art(choice).unwrap();
-    let cameras = rig::cameras(5, (640, 480), seed, distortion);
+    let cameras = rig::cameras(5, size(), seed, distortion);
     let tour = BoardTour::new(
         &cameras,
         TourBoard {
@@ -76,7 +109,7 @@ fn capture(choice: BoardChoice, distortion: bool, seed: u64, frames: usize) -> C
                     ];
                     let frame =
                         warp.apply(renderer.render(&target, warp.canvas(), &draws).unwrap());
-                    let gray = image::GrayImage::from_raw(
+                    let gray = GrayImage::from_raw(
                         frame.width,
                         frame.height,
                         frame
@@ -93,10 +126,11 @@ fn capture(choice: BoardChoice, distortion: bool, seed: u64, frames: usize) -> C
                         let _ = std::fs::create_dir_all(&dir);
                         let _ = gray.save(format!("{dir}/{seed}-{}-{j:04}.png", cam.name));
                     }
-                    detector.detect(&gray)
+                    (gray, frame.rgb)
                 })
-                .collect()
+                .collect::<Vec<_>>()
         })
+        .map(|frames| through_video(&frames, &detector))
         .collect();
     Capture {
         cameras,
@@ -217,7 +251,7 @@ fn rendered_corners_lie_on_their_true_projections() {
 }
 
 #[test]
-#[ignore = "diagnostic: cargo test -p yakumo-ingest --lib corner_truth -- --ignored --nocapture"]
+#[ignore = "diagnostic: [SIZE=720p] [FRAMES=N] [ENCODE=1] cargo test -p yakumo-ingest --lib corner_truth -- --ignored --nocapture"]
 fn detected_against_true_corners() {
     for (choice, distortion, seed) in [
         (BoardChoice::Charuco, true, 1u64),

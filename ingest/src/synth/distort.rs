@@ -10,6 +10,10 @@ use yakumo_core::{Camera, Distortion};
 /// Pixels of margin kept around the canvas so bilinear taps stay inside.
 const MARGIN: f64 = 2.0;
 
+/// Canvas pixels per output pixel along each axis: every output pixel averages `SUPERSAMPLE²`
+/// canvas samples spread over its area, as a sensor pixel integrates the light that falls on it.
+pub const SUPERSAMPLE: usize = 2;
+
 /// The mapping from a distorted camera's pixels to its pinhole canvas.
 pub struct Warp {
     canvas: Camera,
@@ -32,10 +36,17 @@ impl Warp {
             };
         }
         let ideal = |px: DVec2| cam.dist.undistort(cam.pixel_to_normalised(px));
-        let pinhole = Camera {
+        // The pinhole camera at `SUPERSAMPLE` times the resolution: output pixel coordinate `u`
+        // is canvas coordinate `S·u + (S − 1)/2` (pixel centres at integers in both).
+        let s = SUPERSAMPLE as f64;
+        let mut pinhole = Camera {
             dist: Distortion::NONE,
             ..cam.clone()
         };
+        pinhole.k.x_axis *= s;
+        pinhole.k.y_axis *= s;
+        pinhole.k.z_axis.x = s * cam.cx() + (s - 1.0) / 2.0;
+        pinhole.k.z_axis.y = s * cam.cy() + (s - 1.0) / 2.0;
         // Where the image border lands on the pinhole image plane bounds the canvas.
         let (w, h) = (width as f64 - 1.0, height as f64 - 1.0);
         let steps = 64;
@@ -55,18 +66,23 @@ impl Warp {
             hi = hi.max(q);
         }
         lo = lo.min(DVec2::ZERO) - MARGIN;
-        hi = hi.max(DVec2::new(w, h)) + MARGIN;
+        hi = hi.max(DVec2::new(s * w + s - 1.0, s * h + s - 1.0)) + MARGIN;
         let mut canvas = pinhole;
         canvas.width = (hi.x - lo.x).ceil() as u32 + 1;
         canvas.height = (hi.y - lo.y).ceil() as u32 + 1;
         canvas.k.z_axis.x -= lo.x;
         canvas.k.z_axis.y -= lo.y;
-        let source = (0..height)
+        // Sub-sample `(i, j)` of output pixel `(x, y)` sits at `(x, y) + ((i, j) + ½) / S − ½`;
+        // the map holds them row by row at `S` times the output's size.
+        let sub = |k: u32| {
+            (k as usize / SUPERSAMPLE) as f64 + ((k as usize % SUPERSAMPLE) as f64 + 0.5) / s - 0.5
+        };
+        let source = (0..height * SUPERSAMPLE as u32)
             .into_par_iter()
             .flat_map_iter(|y| {
                 let canvas = &canvas;
-                (0..width).map(move |x| {
-                    let q = canvas.normalised_to_pixel(ideal(DVec2::new(x as f64, y as f64)));
+                (0..width * SUPERSAMPLE as u32).map(move |x| {
+                    let q = canvas.normalised_to_pixel(ideal(DVec2::new(sub(x), sub(y))));
                     [q.x as f32, q.y as f32]
                 })
             })
@@ -101,16 +117,24 @@ impl Warp {
             .zip(mask.par_chunks_mut(w))
             .enumerate()
             .for_each(|(y, (rgb_row, mask_row))| {
+                let per_pixel = 1.0 / (SUPERSAMPLE * SUPERSAMPLE) as f64;
                 for x in 0..w {
-                    let [sx, sy] = self.source[y * w + x];
-                    let taps = bilinear_taps(sx as f64, sy as f64, canvas.width, canvas.height);
                     let mut c = [0.0f64; 3];
                     let mut m = 0.0;
-                    for (i, weight) in taps {
-                        for ch in 0..3 {
-                            c[ch] += weight * canvas.rgb[i * 3 + ch] as f64;
+                    for j in 0..SUPERSAMPLE {
+                        let row = (y * SUPERSAMPLE + j) * w * SUPERSAMPLE;
+                        for i in 0..SUPERSAMPLE {
+                            let [sx, sy] = self.source[row + x * SUPERSAMPLE + i];
+                            let taps =
+                                bilinear_taps(sx as f64, sy as f64, canvas.width, canvas.height);
+                            for (t, weight) in taps {
+                                let weight = weight * per_pixel;
+                                for ch in 0..3 {
+                                    c[ch] += weight * canvas.rgb[t * 3 + ch] as f64;
+                                }
+                                m += weight * canvas.mask[t] as f64;
+                            }
                         }
-                        m += weight * canvas.mask[i] as f64;
                     }
                     for ch in 0..3 {
                         rgb_row[x * 3 + ch] = c[ch].round().clamp(0.0, 255.0) as u8;
@@ -178,20 +202,33 @@ mod tests {
         });
         let warp = Warp::new(&cam);
         assert!(warp.canvas().width > 96 && warp.canvas().height > 72);
-        for p in [
-            DVec3::new(0.0, 0.3, 1.4),
-            DVec3::new(0.2, -0.4, 0.5),
-            DVec3::new(0.0, 0.0, 0.9),
-        ] {
-            let px = cam.project(p).unwrap();
-            let (x, y) = (px.x.round() as usize, px.y.round() as usize);
-            let [sx, sy] = warp.source[y * 96 + x];
-            // The output pixel nearest the projection samples the canvas where the canvas
-            // camera sees the point, within that rounding.
+        let s = SUPERSAMPLE;
+        for (x, y) in [(3, 4), (50, 30), (95, 71)] {
+            // A world point seen at the centre of output pixel (x, y).
+            let ray = cam
+                .dist
+                .undistort(cam.pixel_to_normalised(DVec2::new(x as f64, y as f64)));
+            let p = cam.centre() + cam.r.transpose() * ray.extend(1.0) * 2.0;
+            // The pixel's sub-samples are spread over its area around where the canvas camera
+            // sees that point (one output pixel is `s` canvas pixels).
+            let subs: Vec<DVec2> = (0..s * s)
+                .map(|k| {
+                    let [sx, sy] = warp.source[(y * s + k / s) * 96 * s + x * s + k % s];
+                    DVec2::new(sx as f64, sy as f64)
+                })
+                .collect();
             let q = warp.canvas().project(p).unwrap();
+            let mean = subs.iter().sum::<DVec2>() / (s * s) as f64;
+            assert!((mean - q).length() < 0.01, "{mean} vs {q}");
+            let spread = subs
+                .iter()
+                .map(|v| (*v - q).abs().max_element())
+                .fold(0.0, f64::max);
+            // Half a pixel less half a sub-sample, scaled by the lens's local magnification.
+            let half = (s as f64 - 1.0) / 2.0;
             assert!(
-                (q.x - sx as f64).abs() < 1.0 && (q.y - sy as f64).abs() < 1.0,
-                "{q} vs {sx},{sy}"
+                spread > 0.8 * half && spread < 1.25 * half,
+                "sub-samples reach {spread} canvas pixels from the centre"
             );
         }
     }

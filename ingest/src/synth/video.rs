@@ -4,11 +4,8 @@
 use super::audio::SAMPLE_RATE;
 use super::error::SynthError;
 use super::gpu::Frame;
-use crate::media::{AudioTrack, EncodeSettings, Fps, VideoEncoder};
+use crate::media::{AudioTrack, DEFAULT_QUANTISER, EncodeSettings, Fps, VideoEncoder};
 use std::path::Path;
-
-/// Encoder quality (x264 constant quality; lower is better): visually lossless.
-const QUALITY: u32 = 16;
 
 /// An open camera video.
 pub struct CameraVideo {
@@ -27,7 +24,7 @@ impl CameraVideo {
             width,
             height,
             fps,
-            quality: QUALITY,
+            quantiser: DEFAULT_QUANTISER,
             audio: Some(AudioTrack::new(SAMPLE_RATE, audio)),
         };
         Ok(CameraVideo {
