@@ -91,6 +91,34 @@ pub fn errors(est: &[Camera], truth: &[Camera], reach: impl Fn(usize) -> f64) ->
     e
 }
 
+/// Per camera (the report's order), how far from the true principal point the board was seen,
+/// pixels: the `reach` of `calibrate`'s JSON report (a fraction of the distance to the farthest
+/// image corner). The lens beyond is extrapolated.
+pub fn board_reach_px(report: &serde_json::Value, truth: &[Camera]) -> Vec<f64> {
+    let cameras = report["cameras"]
+        .as_array()
+        .expect("the report lists the cameras");
+    assert_eq!(cameras.len(), truth.len());
+    cameras
+        .iter()
+        .zip(truth)
+        .map(|(c, cam)| {
+            let pp = DVec2::new(cam.cx(), cam.cy());
+            let (w, h) = (cam.width as f64 - 1.0, cam.height as f64 - 1.0);
+            let farthest = [
+                DVec2::ZERO,
+                DVec2::new(w, 0.0),
+                DVec2::new(0.0, h),
+                DVec2::new(w, h),
+            ]
+            .iter()
+            .map(|corner| corner.distance(pp))
+            .fold(0.0, f64::max);
+            c["reach"].as_f64().expect("each camera's reach") * farthest
+        })
+        .collect()
+}
+
 /// Runs `yakumo-ingest calibrate --json` on the board videos of the synthetic capture in `dir`
 /// (`dir/calib`), writing to `out`; returns the JSON report and the seconds it took.
 pub fn calibrate_board_videos(
