@@ -105,15 +105,8 @@ pub fn board_reach_px(report: &serde_json::Value, truth: &[Camera]) -> Vec<f64> 
         .map(|(c, cam)| {
             let pp = DVec2::new(cam.cx(), cam.cy());
             let (w, h) = (cam.width as f64 - 1.0, cam.height as f64 - 1.0);
-            let farthest = [
-                DVec2::ZERO,
-                DVec2::new(w, 0.0),
-                DVec2::new(0.0, h),
-                DVec2::new(w, h),
-            ]
-            .iter()
-            .map(|corner| corner.distance(pp))
-            .fold(0.0, f64::max);
+            // The farthest image corner from a principal point inside the image.
+            let farthest = pp.x.max(w - pp.x).hypot(pp.y.max(h - pp.y));
             c["reach"].as_f64().expect("each camera's reach") * farthest
         })
         .collect()
