@@ -246,7 +246,9 @@ fn rendered_corners_lie_on_their_true_projections() {
             errs.len()
         );
         assert!(mean.length() < 0.02, "{choice:?}: mean error {mean}");
-        assert!(rms < 0.13, "{choice:?}: rms {rms}");
+        // 0.083 px (ChArUco) and 0.049 px (chessboard) with each distorted pixel integrated over
+        // its area; 0.105 px for ChArUco with one bilinear sample per pixel.
+        assert!(rms < 0.095, "{choice:?}: rms {rms}");
     }
 }
 
