@@ -12,7 +12,7 @@ use gstreamer_video as gst_video;
 use super::{AudioTrack, Fps, MediaError};
 use super::{pipeline, subsample};
 
-/// Default quantiser (x264 QP): about 9–11 Mbit/s for the synthetic rig's 1080p30 videos, below
+/// Default quantiser (x264 QP): 8.7–10.8 Mbit/s for the synthetic rig's 1080p30 videos, below
 /// what cameras record at their high-quality settings (16–50 Mbit/s).
 pub const DEFAULT_QUANTISER: u32 = 20;
 
@@ -25,7 +25,7 @@ const FINISH_TIMEOUT_S: u64 = 600;
 /// Audio samples per buffer pushed into the pipeline.
 const AUDIO_CHUNK: usize = 4096;
 
-/// What to encode: frame size and rate, quality, and an optional audio track.
+/// What to encode: frame size and rate, quantiser, and an optional audio track.
 #[derive(Debug, Clone)]
 pub struct EncodeSettings {
     /// Frame width in pixels (must be even).
